@@ -1,0 +1,153 @@
+"""The Spark session, built only from :class:`musim_spark.config.SparkSettings`, and stage summaries.
+
+The same code runs under ``musim`` (``local[*]`` by default, ``--master`` / ``MUSIM_MASTER``
+overrides) and under ``spark-submit`` (where the submit's own ``--master`` wins, because
+``getOrCreate`` reuses the session it set up).
+
+pyspark is imported inside :func:`build_spark_session` and :func:`delta_jars_available` only, so
+this module can be imported (for :class:`StageSummary`) where pyspark is not wanted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from typing import TYPE_CHECKING
+
+from .config import SparkSettings
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pyspark.sql import SparkSession
+
+__all__ = ["build_spark_session", "spark_conf_pairs", "delta_jars_available", "StageSummary"]
+
+_DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
+_DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
+
+
+def spark_conf_pairs(settings: SparkSettings, *, app_suffix: str = "") -> dict[str, str]:
+    """Every ``spark.*`` setting :func:`build_spark_session` applies, as strings.
+
+    Pure (no pyspark): tests and ``--help`` can show what a configuration means.
+
+    Parameters
+    ----------
+    settings : SparkSettings
+    app_suffix : str
+        Appended to the application name (e.g. ``":ingest"``) so the history server tells stages apart.
+
+    Returns
+    -------
+    dict of str to str
+        Explicit entries of ``settings.conf`` win over the ones derived from the other fields.
+    """
+    pairs = {
+        "spark.app.name": f"{settings.app_name}{app_suffix}",
+        "spark.driver.memory": str(settings.driver_memory),
+        "spark.executor.memory": str(settings.executor_memory),
+        "spark.sql.shuffle.partitions": str(int(settings.shuffle_partitions)),
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.sql.execution.arrow.maxRecordsPerBatch": str(int(settings.arrow_batch_size)),
+        # Spark writes INT96 timestamps by default; Delta readers expect INT64 micros.
+        "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+        # Rows carry UTC timestamps; a machine-local zone would shift them on display and collect.
+        "spark.sql.session.timeZone": "UTC",
+        "spark.ui.showConsoleProgress": "true" if settings.show_progress else "false",
+        "spark.eventLog.enabled": "true" if settings.event_log_dir else "false",
+    }
+    if settings.event_log_dir:
+        pairs["spark.eventLog.dir"] = str(settings.event_log_dir)
+    extra = {str(k): str(v) for k, v in dict(settings.conf or {}).items()}
+    # The Delta session extension only where the jars are asked for: without them the catalog
+    # setting breaks every table lookup.
+    jars = extra.get("spark.jars.packages", "") + "," + extra.get("spark.jars", "")
+    if "delta" in jars.lower():
+        pairs["spark.sql.extensions"] = _DELTA_EXTENSION
+        pairs["spark.sql.catalog.spark_catalog"] = _DELTA_CATALOG
+    pairs.update(extra)
+    return pairs
+
+
+def build_spark_session(settings: SparkSettings, *, app_suffix: str = "") -> "SparkSession":
+    """Start (or join) the Spark session described by ``settings``.
+
+    Sets ``PYSPARK_PYTHON`` / ``PYSPARK_DRIVER_PYTHON`` to this interpreter when unset, so the
+    Python workers import the same environment's packages.
+
+    Parameters
+    ----------
+    settings : SparkSettings
+        ``config.spark`` (master, memory, shuffle partitions, Arrow batch size, event log,
+        progress bar, extra ``conf``).
+    app_suffix : str
+        Appended to the application name.
+
+    Returns
+    -------
+    pyspark.sql.SparkSession
+    """
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    from pyspark.sql import SparkSession
+
+    pairs = spark_conf_pairs(settings, app_suffix=app_suffix)
+    if settings.event_log_dir and "://" not in str(settings.event_log_dir):
+        # Spark refuses to start when the event log directory is missing.
+        os.makedirs(settings.event_log_dir, exist_ok=True)
+    builder = SparkSession.builder.master(settings.master).appName(pairs.pop("spark.app.name"))
+    for key, value in pairs.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    return spark
+
+
+def delta_jars_available(spark: "SparkSession") -> bool:
+    """Whether ``io.delta.sql.DeltaSparkSessionExtension`` loads in the session's JVM.
+
+    True on a cluster that got delta-spark through ``spark.jars.packages`` / ``spark.jars``;
+    False here (no Maven), where :mod:`musim_spark.io.delta` commits with delta-rs instead.
+    """
+    jvm = spark.sparkContext._jvm
+    try:
+        loader = jvm.java.lang.Thread.currentThread().getContextClassLoader()
+        jvm.java.lang.Class.forName(_DELTA_EXTENSION, False, loader)
+        return True
+    except Exception:  # py4j wraps ClassNotFoundException; any failure means "not usable"
+        return False
+
+
+@dataclasses.dataclass(frozen=True)
+class StageSummary:
+    """The one line each stage prints when it ends.
+
+    Attributes
+    ----------
+    stage : str
+    rows_in, rows_out, quarantined : int
+        Inputs seen, rows written, inputs rejected.
+    seconds : float
+        Wall-clock time of the stage (s).
+
+    Examples
+    --------
+    >>> print(StageSummary("ingest", rows_in=120, rows_out=117, quarantined=3, seconds=12.34))
+    ingest: rows in 120, rows out 117, quarantined 3, 12.3 s
+    """
+
+    stage: str
+    rows_in: int
+    rows_out: int
+    quarantined: int
+    seconds: float
+
+    def __str__(self) -> str:
+        return (
+            f"{self.stage}: rows in {self.rows_in}, rows out {self.rows_out}, "
+            f"quarantined {self.quarantined}, {self.seconds:.1f} s"
+        )
+
+    def print(self, file=None) -> None:
+        """Print the line (to stdout unless ``file`` is given), flushed so it shows in job logs."""
+        print(str(self), file=file or sys.stdout, flush=True)
