@@ -90,6 +90,7 @@ class QuarantineReason(str, enum.Enum):
     STRAY_FILE = "STRAY_FILE"                  #: a file that belongs to no track
     NAME_FOLDER_MISMATCH = "NAME_FOLDER_MISMATCH"  #: file name disagrees with its folder path
     TRACK_REJECTED = "TRACK_REJECTED"          #: a good file whose track was rejected for another file
+    PARSE_ERROR = "PARSE_ERROR"                #: the stage raised unexpectedly on this input (a bug to report)
     # archives
     ZIP_ENTRY_UNSAFE = "ZIP_ENTRY_UNSAFE"      #: an archive entry that would escape the root
     ZIP_TOO_LARGE = "ZIP_TOO_LARGE"            #: decompressed size over the configured bound

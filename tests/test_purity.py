@@ -8,7 +8,7 @@ import pytest
 
 import musim_spark
 
-PURE_PACKAGES = ("musim_spark.similarity", "musim_spark.sampledata")
+PURE_PACKAGES = ("musim_spark.similarity", "musim_spark.sampledata", "musim_spark.ingest")
 PURE_MODULES = ("musim_spark.layout", "musim_spark.errors", "musim_spark.config", "musim_spark.model",
                 "musim_spark.midi", "musim_spark.labels", "musim_spark.cli")
 
