@@ -17,7 +17,7 @@ step() { printf '\n== %s\n' "$*"; }
 
 if [ ! -f "$SAMPLE/_truth/truth.csv" ]; then
   step "musim sample-data: 3 originals x 9 covers + 3 regular originals, 30 s each, with faults and zip parts"
-  musim sample-data "$SAMPLE" --songs 3 --regular 3 --seconds 30 --seed 7 --faults --zip-parts 4M
+  musim sample-data "$SAMPLE" --songs 3 --regular 3 --seconds 30 --seed 7 --faults --zip-parts 64M
 else
   step "sample data already at $SAMPLE (delete it to regenerate)"
 fi

@@ -45,5 +45,7 @@ fi
 # Spark's Python workers must import this environment's packages, not the system's.
 export PYSPARK_PYTHON="$ROOT/.venv/bin/python"
 export PYSPARK_DRIVER_PYTHON="$ROOT/.venv/bin/python"
+# Local mode: bind to loopback (no warning about the host name resolving to 127.0.0.1).
+export SPARK_LOCAL_IP="${SPARK_LOCAL_IP:-127.0.0.1}"
 export NUMBA_CACHE_DIR="${NUMBA_CACHE_DIR:-$ROOT/.numba_cache}"
 export PATH="$ROOT/.venv/bin:$PATH"
