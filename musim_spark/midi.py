@@ -57,7 +57,11 @@ def read_midi(source: str | os.PathLike | bytes, *, name: str | None = None, mel
     import pretty_midi
 
     label = name or (str(source) if not isinstance(source, bytes) else "<bytes>")
-    data = source if isinstance(source, bytes) else open(source, "rb").read()
+    if isinstance(source, bytes):
+        data = source
+    else:
+        with open(source, "rb") as fh:
+            data = fh.read()
     if len(data) == 0:
         raise InputError(label, QuarantineReason.MIDI_EMPTY, "file is 0 bytes")
     try:

@@ -102,10 +102,10 @@ def _duckdb_read(duckdb, uri):
     con = duckdb.connect()
     try:
         con.sql("LOAD delta")
-        return con.sql(f"SELECT * FROM delta_scan('{uri}')").fetch_arrow_table()
+        return con.sql(f"SELECT * FROM delta_scan('{uri}')").to_arrow_table()
     except duckdb.Error:
         dataset = DeltaTable(uri).to_pyarrow_dataset()  # noqa: F841  (DuckDB scans it by name)
-        return con.sql("SELECT * FROM dataset").fetch_arrow_table()
+        return con.sql("SELECT * FROM dataset").to_arrow_table()
 
 
 def test_written_table_reads_back_in_duckdb(spark, tmp_path):

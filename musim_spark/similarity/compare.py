@@ -1,0 +1,137 @@
+"""Compare two tracks: features -> three facets -> coefficient and decision.
+
+:func:`compare_features` is the per-pair step (what the catalog sweep calls on stored
+:class:`.features.TrackFeatures`); :func:`compare_pieces` extracts features first;
+:func:`compare_files` reads two MIDI files and, where a label JSON sits beside a file, takes its
+``melodyTrack``/``rhythmTrack``/``chordTrack``.
+
+``a`` is the query, ``b`` the original: sections carry ``query_*`` (a) and ``original_*`` (b) times.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import os
+from pathlib import Path
+
+from ..errors import InputError, ParameterError
+from ..model import Piece
+from .combine import is_similar, similarity_coefficient
+from .facet import FacetResult
+from .features import TrackFeatures, extract_features
+from .chord import chord_similarity
+from .melody import melody_similarity
+from .rhythm import rhythm_similarity
+from .settings import SimilaritySettings
+
+__all__ = ["PairResult", "compare_features", "compare_pieces", "compare_files", "read_piece", "RESULT_KEYS"]
+
+#: Keys of :meth:`PairResult.evaluate`, in order (Delta column names: renaming is a schema change).
+RESULT_KEYS = (
+    "melody_similarity", "rhythm_similarity", "chord_similarity", "similarity_coefficient",
+    "is_similar", "melody_sections", "rhythm_sections", "chord_sections",
+    "melody_transposition", "chord_transposition",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class PairResult:
+    """A pair's outcome.
+
+    Attributes
+    ----------
+    melody, rhythm, chord : FacetResult
+    coefficient : float
+        [-1, 1].
+    similar : bool
+    """
+
+    melody: FacetResult
+    rhythm: FacetResult
+    chord: FacetResult
+    coefficient: float
+    similar: bool
+
+    def evaluate(self) -> "collections.OrderedDict[str, object]":
+        """Ordered dict with :data:`RESULT_KEYS` (stable snake_case names)."""
+        return collections.OrderedDict([
+            ("melody_similarity", self.melody.score),
+            ("rhythm_similarity", self.rhythm.score),
+            ("chord_similarity", self.chord.score),
+            ("similarity_coefficient", self.coefficient),
+            ("is_similar", self.similar),
+            ("melody_sections", list(self.melody.sections)),
+            ("rhythm_sections", list(self.rhythm.sections)),
+            ("chord_sections", list(self.chord.sections)),
+            ("melody_transposition", self.melody.transposition),
+            ("chord_transposition", self.chord.transposition),
+        ])
+
+
+def compare_features(fa: TrackFeatures, fb: TrackFeatures, *, settings: SimilaritySettings) -> PairResult:
+    """Compare query features ``fa`` with original features ``fb``.
+
+    Raises
+    ------
+    ParameterError
+        Malformed features (each facet's ``validate``).
+    """
+    if not isinstance(fa, TrackFeatures) or not isinstance(fb, TrackFeatures):
+        raise ParameterError("compare_features needs two TrackFeatures")
+    m = melody_similarity(fa, fb, settings=settings)
+    r = rhythm_similarity(fa, fb, settings=settings)
+    c = chord_similarity(fa, fb, settings=settings)
+    coef = similarity_coefficient(m.score, r.score, c.score, settings=settings)
+    return PairResult(m, r, c, coef, is_similar(coef, settings=settings))
+
+
+def compare_pieces(a: Piece, b: Piece, *, settings: SimilaritySettings) -> PairResult:
+    """Compare two pieces (query ``a``, original ``b``)."""
+    kw = dict(onset_tolerance=settings.onset_tolerance_s, chord_min_fit=settings.chord_min_fit,
+              chord_bass_weight=settings.chord_bass_weight)
+    return compare_features(extract_features(a, **kw), extract_features(b, **kw), settings=settings)
+
+
+def _label_roles(midi_path: Path) -> dict:
+    """melody/rhythm/chord track names from a label JSON beside the MIDI file (empty if none)."""
+    label_path = midi_path.with_suffix(".json")
+    if not label_path.is_file():
+        return {}
+    from ..labels import read_label_file
+
+    info = read_label_file(str(label_path))["data_Set"]["songinfo"]
+    return {"melody": info.get("melodyTrack") or None, "rhythm": info.get("rhythmTrack") or None,
+            "chord": info.get("chordTrack") or None}
+
+
+def read_piece(path: str | os.PathLike) -> Piece:
+    """Read a MIDI file with roles from the label beside it (if any).
+
+    Raises
+    ------
+    InputError
+        Unreadable MIDI or label (quarantine code in ``reason``).
+    ParameterError
+        The path is not a file or not MIDI.
+    """
+    from ..midi import read_midi
+
+    p = Path(path)
+    if not p.is_file():
+        raise ParameterError(f"{p}: no such file")
+    if p.suffix.lower() not in (".mid", ".midi"):
+        raise ParameterError(f"{p}: only MIDI files (.mid/.midi) can be compared for now")
+    return read_midi(p, **_label_roles(p))
+
+
+def compare_files(path_a, path_b, *, settings: SimilaritySettings) -> tuple[PairResult, Piece, Piece]:
+    """Read and compare two MIDI files (query ``path_a``, original ``path_b``).
+
+    Returns
+    -------
+    (PairResult, Piece, Piece)
+        The pieces are returned for reports.
+    """
+    a, b = read_piece(path_a), read_piece(path_b)
+    return compare_pieces(a, b, settings=settings), a, b

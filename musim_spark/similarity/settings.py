@@ -1,0 +1,116 @@
+"""Similarity settings: the ``similarity:`` section of ``conf/*.yaml`` as a frozen dataclass.
+
+Library code never reads the file; the CLI and jobs call :func:`settings_from_config` once and pass
+the result down. Defaults here equal the shipped ``conf/local.yaml`` values (which say how each was
+chosen); units are in the names (``_ms``, ``_s``, ``_oct``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ..config import Config, section_dataclass
+
+__all__ = ["SimilaritySettings", "settings_from_config"]
+
+
+@dataclasses.dataclass(frozen=True)
+class SimilaritySettings:
+    """Tolerances, alignment scores, thresholds.
+
+    Attributes
+    ----------
+    onset_tolerance_s : float
+        Onsets closer than this are one event (melody skyline).
+    n_transpositions : int
+        Key shifts tried per pair (the best pitch-class histogram correlations).
+    melody_match, melody_near, melody_mismatch : float
+        Substitution values for same pitch class / a semitone off (ornament, transcription slip) /
+        anything else (after transposition).
+    melody_rhythm_bonus : float
+        Added (subtracted) when two notes' inter-onset-interval ratios agree (disagree).
+    melody_ioi_tolerance_oct : float
+        Agreement tolerance on log2 IOI ratio (octaves of ratio: 0.3 = factor 1.23).
+    melody_gap_open, melody_gap_extend : float
+        Affine gap penalties of the melody alignment.
+    rhythm_window : int
+        Pulses per compared window (>= 1).
+    rhythm_center : float
+        Window similarity (0-1) above which two events count as matching.
+    rhythm_scale : float
+        Substitution = scale x (similarity - center).
+    rhythm_group_weights : tuple of float
+        Weights of kick, snare, hi-hat, percussion, accompaniment in the bar similarity.
+    rhythm_gap_open, rhythm_gap_extend : float
+    chord_match, chord_same_root, chord_related, chord_mismatch : float
+        Substitution values: same triad / same root other quality / relative or mediant triad
+        (two shared tones) / anything else.
+    chord_gap_open, chord_gap_extend : float
+    chord_min_fit, chord_bass_weight : float
+        Chord estimation (see :func:`.features.chords_per_beat`).
+    max_alignments : int
+        Non-overlapping local alignments per facet (more than one: a cover keeping separate parts).
+    extra_alignment_min_fraction : float
+        An extra alignment is kept only if it scores at least this fraction of a self-match of the
+        shorter sequence.
+    merge_gap_ms, min_section_ms : float
+        Section rules (:func:`.sections.path_sections`).
+    min_melody_notes, min_rhythm_pulses, min_chord_events : int
+        Fewer items than this on either side: the facet is NaN ("cannot be computed").
+    melody_threshold, rhythm_threshold, chord_threshold : float
+        Per-facet decision thresholds on the 0-100 scores (chosen on the calibration set).
+    combine_bias, combine_melody_weight, combine_rhythm_weight, combine_chord_weight : float
+        Logistic combination: p = sigmoid(bias + sum(weight x score / 100)); coefficient = 2p - 1.
+    coefficient_threshold : float
+        ``isSimilar`` = coefficient >= this.
+    """
+
+    onset_tolerance_s: float = 0.03
+    n_transpositions: int = 3
+    melody_match: float = 2.0
+    melody_near: float = -0.5
+    melody_mismatch: float = -1.5
+    melody_rhythm_bonus: float = 0.5
+    melody_ioi_tolerance_oct: float = 0.3
+    melody_gap_open: float = 2.0
+    melody_gap_extend: float = 0.5
+    rhythm_window: int = 4
+    rhythm_center: float = 0.4
+    rhythm_scale: float = 4.0
+    rhythm_group_weights: tuple = (1.0, 1.0, 1.0, 0.5, 1.0)
+    rhythm_gap_open: float = 2.0
+    rhythm_gap_extend: float = 0.5
+    chord_match: float = 2.0
+    chord_same_root: float = 0.0
+    chord_related: float = -0.5
+    chord_mismatch: float = -1.5
+    chord_gap_open: float = 2.0
+    chord_gap_extend: float = 0.5
+    chord_min_fit: float = 0.6
+    chord_bass_weight: float = 1.5
+    max_alignments: int = 3
+    extra_alignment_min_fraction: float = 0.1
+    merge_gap_ms: float = 10000.0
+    min_section_ms: float = 2000.0
+    min_melody_notes: int = 8
+    min_rhythm_pulses: int = 8
+    min_chord_events: int = 4
+    melody_threshold: float = 24.57
+    rhythm_threshold: float = 91.24
+    chord_threshold: float = 38.03
+    combine_bias: float = -18.356
+    combine_melody_weight: float = 52.029
+    combine_rhythm_weight: float = 2.097
+    combine_chord_weight: float = 13.172
+    coefficient_threshold: float = -0.64
+
+    def __post_init__(self):
+        object.__setattr__(self, "rhythm_group_weights", tuple(float(w) for w in self.rhythm_group_weights))
+
+
+def settings_from_config(config: Config | None) -> SimilaritySettings:
+    """The ``similarity`` section of a loaded configuration (defaults where absent)."""
+    if config is None:
+        return SimilaritySettings()
+    return section_dataclass(SimilaritySettings, config.section("similarity"),
+                             where=f"{config.path}: similarity")
