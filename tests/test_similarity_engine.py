@@ -93,6 +93,49 @@ def test_same_chords_different_melody_scores_low_on_melody(original, songs):
     assert not r.similar
 
 
+def _arranged(no: str, genre: str = "Dance"):
+    """A POP909 song (first 60 s) in the sample-data arrangement: its own Melody/SubMelody/Chord plus
+    the genre's generated Bass/Pad/drum patterns (the same for every song of the genre)."""
+    from musim_spark.sampledata.arrangement import arrange
+    from musim_spark.sampledata.source import crop_song, read_song
+
+    piece = arrange(crop_song(read_song(POP909, no), 60.0), genre, rng=np.random.default_rng(0))
+    return piece.with_roles(melody="Melody", rhythm="Rhythm", chord="Chord")
+
+
+def test_rhythm_is_song_specific_not_genre_drums():
+    """Two different songs over the same drum/bass/pad patterns share little rhythm (their melody and
+    comping rhythms differ); a song and its re-instrumented copy share all of it."""
+    import dataclasses
+
+    from musim_spark.model import Piece
+    from musim_spark.similarity.rhythm import rhythm_similarity
+
+    a, b = _arranged("012"), _arranged("005")
+    copy = Piece(tuple(t if t.is_drum else dataclasses.replace(t, program=(t.program + 5) % 128) for t in b.tracks),
+                 b.tempo_bpm, None)
+    fa, fb, fc = (extract_features(p) for p in (a, b, copy))
+    other = rhythm_similarity(fa, fb, settings=S).score
+    own = rhythm_similarity(fc, fb, settings=S).score
+    assert own > 95.0
+    assert other < 50.0  # drums + accompaniment only (before the melody/comping groups): 58
+
+
+def test_rhythm_smoothing_tolerates_a_one_step_shift():
+    from musim_spark.similarity.rhythm import smooth_patterns, window_similarity
+
+    p = np.zeros((4, 1, 4), np.float32)
+    p[:, 0, 0] = 1.0                      # an onset on every pulse
+    q = np.roll(p, 1, axis=2)             # every onset one step late
+    def window(x):                        # the 4 pulses as one window, shape (1, G=1, 16)
+        return x.transpose(1, 0, 2).reshape(1, 1, 16)
+
+    assert window_similarity(window(p), window(q), [1.0])[0, 0] == pytest.approx(0.0)
+    sp, sq = smooth_patterns(p, 0.5), smooth_patterns(q, 0.5)
+    assert window_similarity(window(sp), window(sq), [1.0])[0, 0] > 0.5
+    np.testing.assert_array_equal(smooth_patterns(p, 0.0), p)
+
+
 def test_features_round_trip_and_embedding(original):
     f = extract_features(original)
     back = TrackFeatures.from_dict({k: v.tolist() for k, v in f.to_dict().items()})

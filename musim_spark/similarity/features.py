@@ -16,7 +16,10 @@ Conventions
 - Rhythm: a pulse grid tracked from the note onsets themselves (predominant local pulse, so it
   follows tempo changes even where the tempo map does not), and per pulse a binary onset pattern
   of :data:`STEPS_PER_PULSE` steps for each of :data:`RHYTHM_GROUPS` (kick, snare,
-  hi-hat/cymbals, other percussion, accompaniment onsets).
+  hi-hat/cymbals, other percussion, other accompaniment, the label's chord track, melody-line
+  onsets). The melody's and the comping's own rhythm is what makes the facet song-specific (a
+  genre's drum, bass and pad patterns are shared by many songs); the pulse is tracked from the
+  drum and accompaniment onsets only (not the melody's).
 - Chord: per beat a triad (root 0-11, quality 0 major / 1 minor, -1 none) by template matching
   on the duration-weighted chroma of the chord notes (label's chord track, else all pitched tracks
   but the melody, else the melody), then runs of equal chords become chord events.
@@ -59,7 +62,7 @@ __all__ = [
 ]
 
 #: Rhythm instrument groups, in pattern order.
-RHYTHM_GROUPS = ("kick", "snare", "hihat", "perc", "accomp")
+RHYTHM_GROUPS = ("kick", "snare", "hihat", "perc", "accomp", "comp", "melody")
 #: Steps per pulse of a rhythm pattern.
 STEPS_PER_PULSE = 4
 #: Frames per second of the onset envelope the pulse is tracked on.
@@ -97,7 +100,8 @@ class TrackFeatures:
         Per pulse, per group of :data:`RHYTHM_GROUPS`, onset steps (flattened; see
         :meth:`rhythm_matrix`).
     rhythm_onset : np.ndarray [shape=(R,), float64]
-        Rhythm events: onsets (s) of drums and accompaniment, merged within the onset tolerance.
+        Rhythm events: onsets (s) of drums, accompaniment and melody line, merged within the onset
+        tolerance.
     rhythm_mask : np.ndarray [shape=(R,), uint8]
         Per event, bit g set when group g of :data:`RHYTHM_GROUPS` plays at it.
     has_drums : np.ndarray [shape=(1,), bool]
@@ -480,7 +484,8 @@ def embedding(melody_pitch: np.ndarray, melody_onset: np.ndarray, chord_root: np
     Blocks (each L2-normalised, then the whole): melody pitch-class histogram rotated so its
     strongest class is 0 (12); melody interval histogram, -12..+12 semitones clipped (25); chord
     root-movement histogram by (interval 0-11, quality of the arriving chord) (24); chord quality
-    histogram rotated like the melody (24); mean rhythm pattern per group and step (80).
+    histogram rotated like the melody (24); mean rhythm pattern per group and step
+    (``len(RHYTHM_GROUPS) x STEPS_PER_PULSE`` = 28).
 
     Returns
     -------
@@ -554,9 +559,17 @@ def extract_features(piece: Piece, *, onset_tolerance: float = 0.03, chord_min_f
     grp = _drum_group(drum_p)
     acc_tracks = [t for t in piece.pitched_tracks() if t is not mel_track and t.notes]
     acc_on = np.concatenate([t.onsets() for t in acc_tracks]) if acc_tracks else mon
-    groups = [drum_on[grp == g] for g in range(4)] + [acc_on]
+    # the label's chord track (comping, the song's own) apart from the rest of the accompaniment
+    comp = [t for t in acc_tracks if t.role == "chord"]
+    rest = [t for t in acc_tracks if t.role != "chord"]
+    comp_on = np.concatenate([t.onsets() for t in comp]) if comp else np.zeros(0)
+    rest_on = (np.concatenate([t.onsets() for t in rest]) if rest else np.zeros(0)) if acc_tracks else mon
+    # last group: the melody line's onsets (the song's own rhythm; covers but Rhythm_* keep it)
+    drums = [drum_on[grp == g] for g in range(4)]
+    groups = drums + [rest_on, comp_on, mon]
     r_on, r_mask = rhythm_events(groups, tolerance=onset_tolerance)
-    pulses = pulse_grid(r_on, end)
+    pulse_on, _ = rhythm_events(drums + [acc_on], tolerance=onset_tolerance)
+    pulses = pulse_grid(pulse_on, end)
     rhythm = rhythm_patterns(groups, pulses)
 
     chord_tracks = [t for t in piece.by_role("chord") if t.notes] or acc_tracks or \

@@ -4,9 +4,12 @@ The pulse is tracked from the track's own onsets (predominant local pulse; :func
 so tempo, global or changing in part of the song, with or without a tempo map, is normalised away.
 At every pulse the item compared is the window of ``rhythm_window`` pulses starting there, as a
 binary pattern of :data:`.features.STEPS_PER_PULSE` steps per pulse for each group (kick, snare,
-hi-hat/cymbals, other percussion, accompaniment: :data:`.features.RHYTHM_GROUPS`). Two windows'
-similarity is the weighted mean, over groups that play in either, of the cosine similarity of their
-soft onset patterns (extra or missing transcribed onsets lower it a little, they do not break it); a local
+hi-hat/cymbals, other percussion, other accompaniment, the label's chord track (comping), the melody
+line: :data:`.features.RHYTHM_GROUPS`). Two windows' similarity is the weighted mean, over groups
+that play in either, of the cosine similarity of their soft onset patterns, each step's weight
+spread to its neighbours (``rhythm_smooth``), so extra, missing or shifted transcribed onsets lower
+it a little, they do not break it. The default weights favour the song's own rhythm (melody and
+comping) over the drums, bass and pads, which many songs of a genre share; a local
 alignment of the pulse sequences (affine gaps, up to ``max_alignments`` stretches) finds where the
 grooves are the same. Windows starting at every pulse make the measure independent of where bars
 begin (transcribed MIDI has no reliable downbeats).
@@ -24,10 +27,15 @@ Deviations from GrooveToolbox [1]_
 1. Soft (linearly shared between neighbouring steps) onsets, 4 steps per tracked beat, over a
    sliding window of beats, instead of velocity-weighted 32-step loops on a known bar grid (transcribed MIDI has unreliable velocities,
    no reliable tempo map and no downbeats).
-2. Five groups (kick, snare, hi-hat/cymbals, other percussion, accompaniment) instead of the
-   toolbox's low/mid/high drum bands; the accompaniment group makes the measure song-specific and
-   lets tracks without drums be compared.
-3. Per-group cosine similarity averaged with weights, instead of the
+2. Seven groups (kick, snare, hi-hat/cymbals, other percussion, other accompaniment, chord-track
+   comping, melody line) instead of the toolbox's low/mid/high drum bands. The pitched groups let
+   tracks without drums be compared, and the melody line's rhythm (and the comping's) is what makes
+   the measure song-specific: drums, bass and pads are often a genre's stock patterns, shared by
+   different songs, so they get small default weights (``rhythm_group_weights``). The chord-track
+   group is empty without a label naming the chord track (its onsets then stay in the
+   accompaniment group).
+3. Onsets spread over +-1 step (``rhythm_smooth``) before the cosine, for transcription timing
+   errors; per-group cosine similarity averaged with weights, instead of the
    toolbox's feature distances, and whole songs are compared with local alignment (the toolbox
    compares single loops).
 4. Score normalised by a self-match of the shorter song's non-empty windows (0-100).
@@ -44,7 +52,7 @@ from .facet import FacetResult, nan_result, score_from_substitution
 from .features import RHYTHM_GROUPS, STEPS_PER_PULSE, TrackFeatures
 from .settings import SimilaritySettings
 
-__all__ = ["validate", "rhythm_similarity", "window_similarity", "pulse_windows"]
+__all__ = ["validate", "rhythm_similarity", "window_similarity", "pulse_windows", "smooth_patterns"]
 
 
 def validate(fa: TrackFeatures, fb: TrackFeatures) -> None:
@@ -57,6 +65,32 @@ def validate(fa: TrackFeatures, fb: TrackFeatures) -> None:
                 f"{len(RHYTHM_GROUPS)} x {STEPS_PER_PULSE}")
         if np.any(np.diff(f.pulse) <= 0) or not np.all(np.isfinite(f.pulse)):
             raise ParameterError(f"rhythm of {name}: pulse boundaries not increasing/finite")
+
+
+def smooth_patterns(patterns: np.ndarray, weight: float) -> np.ndarray:
+    """Spread every step's onset weight to its two neighbouring steps (x ``weight``), along the whole track.
+
+    Transcribed onsets land a step early or late (timing errors of 60-150 ms, split notes); with
+    ``weight`` > 0 such an onset still overlaps the true one in the cosine instead of missing it.
+
+    Parameters
+    ----------
+    patterns : np.ndarray [shape=(K, G, S)]
+    weight : float
+        0 returns ``patterns`` unchanged.
+
+    Returns
+    -------
+    np.ndarray [shape=(K, G, S), float32]
+    """
+    if weight <= 0 or patterns.shape[0] == 0:
+        return patterns
+    K, G, S = patterns.shape
+    flat = patterns.transpose(1, 0, 2).reshape(G, K * S).astype(np.float32)
+    out = flat.copy()
+    out[:, 1:] += np.float32(weight) * flat[:, :-1]
+    out[:, :-1] += np.float32(weight) * flat[:, 1:]
+    return out.reshape(G, K, S).transpose(1, 0, 2)
 
 
 def pulse_windows(patterns: np.ndarray, window: int) -> np.ndarray:
@@ -94,7 +128,7 @@ def window_similarity(pa: np.ndarray, pb: np.ndarray, weights) -> np.ndarray:
     n, m = pa.shape[0], pb.shape[0]
     num = np.zeros((n, m), dtype=np.float32)
     den = np.zeros((n, m), dtype=np.float32)
-    for g, w in enumerate(weights):  # G = 5 groups, each one matrix product over windows
+    for g, w in enumerate(weights):  # G = 7 groups, each one matrix product over windows
         A = pa[:, g].astype(np.float32)
         B = pb[:, g].astype(np.float32)
         na = np.linalg.norm(A, axis=1)
@@ -120,8 +154,11 @@ def rhythm_similarity(fa: TrackFeatures, fb: TrackFeatures, *, settings: Similar
     """
     validate(fa, fb)
     s = settings
-    wa = pulse_windows(fa.rhythm_matrix(), int(s.rhythm_window))
-    wb = pulse_windows(fb.rhythm_matrix(), int(s.rhythm_window))
+    if len(s.rhythm_group_weights) != len(RHYTHM_GROUPS):
+        raise ParameterError(f"rhythm_group_weights has {len(s.rhythm_group_weights)} values, need one per "
+                             f"rhythm group {RHYTHM_GROUPS}")
+    wa = pulse_windows(smooth_patterns(fa.rhythm_matrix(), s.rhythm_smooth), int(s.rhythm_window))
+    wb = pulse_windows(smooth_patterns(fb.rhythm_matrix(), s.rhythm_smooth), int(s.rhythm_window))
     ne_a = int(np.count_nonzero(wa.reshape(wa.shape[0], -1).any(1)))
     ne_b = int(np.count_nonzero(wb.reshape(wb.shape[0], -1).any(1)))
     if min(ne_a, ne_b) < s.min_rhythm_pulses:

@@ -40,7 +40,11 @@ class SimilaritySettings:
     rhythm_scale : float
         Substitution = scale x (similarity - center).
     rhythm_group_weights : tuple of float
-        Weights of kick, snare, hi-hat, percussion, accompaniment in the bar similarity.
+        Weights of kick, snare, hi-hat, percussion, other accompaniment, chord-track comping,
+        melody line in the window similarity (one per :data:`.features.RHYTHM_GROUPS`).
+    rhythm_smooth : float
+        Share of each step's onset weight spread to its two neighbouring steps before the cosine
+        (tolerance of transcription timing errors; 0 = none).
     rhythm_gap_open, rhythm_gap_extend : float
     chord_match, chord_same_root, chord_related, chord_mismatch : float
         Substitution values: same triad / same root other quality / relative or mediant triad
@@ -77,7 +81,8 @@ class SimilaritySettings:
     rhythm_window: int = 4
     rhythm_center: float = 0.4
     rhythm_scale: float = 4.0
-    rhythm_group_weights: tuple = (1.0, 1.0, 1.0, 0.5, 1.0)
+    rhythm_group_weights: tuple = (0.1, 0.1, 0.1, 0.05, 0.25, 2.0, 4.0)
+    rhythm_smooth: float = 0.5
     rhythm_gap_open: float = 2.0
     rhythm_gap_extend: float = 0.5
     chord_match: float = 2.0
@@ -96,13 +101,13 @@ class SimilaritySettings:
     min_rhythm_pulses: int = 8
     min_chord_events: int = 4
     melody_threshold: float = 24.57
-    rhythm_threshold: float = 91.24
+    rhythm_threshold: float = 67.37
     chord_threshold: float = 38.03
-    combine_bias: float = -18.356
-    combine_melody_weight: float = 52.029
-    combine_rhythm_weight: float = 2.097
-    combine_chord_weight: float = 13.172
-    coefficient_threshold: float = -0.64
+    combine_bias: float = -21.198
+    combine_melody_weight: float = 50.524
+    combine_rhythm_weight: float = 6.488
+    combine_chord_weight: float = 13.456
+    coefficient_threshold: float = -0.544
 
     def __post_init__(self):
         object.__setattr__(self, "rhythm_group_weights", tuple(float(w) for w in self.rhythm_group_weights))
