@@ -95,7 +95,7 @@ def render_report(result: PairResult, a: Piece, b: Piece, *, name_a: str, name_b
 <style>
 body{{font-family:sans-serif;margin:16px;color:#222}} table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:3px 8px;font-size:13px;vertical-align:top}} .t{{font-size:12px;font-weight:bold}}
-.ax{{font-size:10px;fill:#888}} #chords{{display:flex;gap:24px}} #chords ol{{font-size:12px;columns:4;margin:0}}
+.ax{{font-size:10px;fill:#888}} #chords{{display:flex;gap:24px}} #chords ol{{font-size:12px;columns:4 11em;column-gap:1.5em;margin:0;padding-left:2.5em}} #chords > div{{flex:1}}
 #chords span{{color:#888}} .legend span{{display:inline-block;padding:0 6px;margin-right:6px}}
 </style></head>
 <body data-ready="0">
