@@ -187,3 +187,18 @@ def test_similarity_imports_without_pyspark():
     code = ("import sys, musim_spark.similarity, musim_spark.similarity.report, musim_spark.similarity.command; "
             "sys.exit(1 if 'pyspark' in sys.modules else 0)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_library_defaults_are_the_calibrated_conf():
+    """Library users without conf/ must get the same decisions as `musim compare`: a recalibration
+    that updates conf/local.yaml but not SimilaritySettings' defaults (or the reverse) fails here."""
+    import dataclasses
+
+    from musim_spark.config import load_config
+    from musim_spark.similarity.settings import SimilaritySettings, settings_from_config
+
+    from_conf = settings_from_config(load_config())
+    defaults = SimilaritySettings()
+    differ = [f.name for f in dataclasses.fields(defaults)
+              if getattr(from_conf, f.name) != getattr(defaults, f.name)]
+    assert differ == []
