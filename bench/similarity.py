@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
-import importlib
 import json
 import multiprocessing as mp
 import os
@@ -60,13 +59,17 @@ def midi_paths(root: Path, variant: str) -> dict[str, Path]:
 def _features_job(args):
     path, = args
     from musim_spark.midi import read_midi
+    from musim_spark.similarity.compare import track_statistics
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         piece = read_midi(path, melody="Melody", rhythm="Rhythm", chord="Chord")
         t = time.perf_counter()
         f = extract_features(piece)
-        return Path(path).stem, f, time.perf_counter() - t
+        return Path(path).stem, (f, track_statistics(f, settings=_BASE)), time.perf_counter() - t
+
+
+_BASE = SimilaritySettings()
 
 
 _FEATS: dict = {}
@@ -83,9 +86,11 @@ def _pairs_job(chunk):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for qa, ob in chunk:
-            r = compare_features(_FEATS[qa], _FEATS[ob], settings=_SETTINGS)
-            out.append((qa, ob, r.melody.score, r.rhythm.score, r.chord.score,
-                        r.melody.sections, r.rhythm.sections, r.chord.sections))
+            (fa, sa), (fb, sb) = _FEATS[qa], _FEATS[ob]
+            r = compare_features(fa, fb, settings=_SETTINGS, stats=(sa, sb))
+            out.append((qa, ob, r.melody.normalised, r.rhythm.normalised, r.chord.normalised,
+                        r.melody.sections, r.rhythm.sections, r.chord.sections,
+                        r.melody.raw_score, r.rhythm.raw_score, r.chord.raw_score))
     return out
 
 
@@ -111,51 +116,40 @@ def load_dir(root: Path, processes: int) -> tuple[list[dict], dict]:
 
 
 def _build_job(args):
-    """Worker: one original and its covers through the generator's own code, MIDI bytes round trip."""
-    from musim_spark.layout import COVER_TYPES, make_track_id
+    """Worker: one original and its covers through the generator's own code, MIDI bytes round trip,
+    features and cohort statistics."""
     from musim_spark.midi import read_midi
-    G = importlib.import_module("musim_spark.sampledata.generate")
-    from musim_spark.sampledata.noise import add_transcription_noise
+    from musim_spark.sampledata.generate import build_tracks, midi_bytes
+    from musim_spark.similarity.compare import track_statistics
 
-    plan, pop909_dir, song_ids, seconds, covers, seed, noise = args
+    plan, pop909_dir, seconds, covers, seed, noise = args
     out = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        # the generator's private worker; its argument tuple changed once (song_ids dropped): accept both
-        import inspect
-
-        takes_ids = "song_ids" in inspect.getsource(G._build_original).split("=", 1)[0]
-        job = ((plan, pop909_dir, song_ids, seconds, 16, covers, seed) if takes_ids
-               else (plan, pop909_dir, seconds, 16, covers, seed))
-        for rec in G._build_original(job):
-            result, meta = rec["result"], rec["meta"]
-            tid = make_track_id(plan.kind, plan.genre, plan.song_no, result.cover_type)
-            version_no = 0 if tid.is_original else 1 + COVER_TYPES.index(result.cover_type)
-            row = _parse_truth_row(G._truth_row(tid, plan, result, meta))
-            clean = G.midi_bytes(result.piece)
-            noisy = G.midi_bytes(add_transcription_noise(result.piece, rate=noise,
-                                                         rng=G._rng(seed, G._NOISE, plan.song_no, version_no)))
+        for track in build_tracks(plan, pop909_dir=pop909_dir, seconds=seconds, cover_types=covers, seed=seed,
+                                  midi_noise=noise):
             fs = {}
-            for variant, data in (("clean", clean), ("noisy", noisy)):
-                piece = read_midi(data, name=tid.track_id, melody="Melody", rhythm="Rhythm", chord="Chord")
-                fs[variant] = extract_features(piece)
-            out.append((row, fs))
+            for variant, p in (("clean", track.clean), ("noisy", track.delivered)):
+                piece = read_midi(midi_bytes(p), name=track.track_id, melody="Melody", rhythm="Rhythm",
+                                  chord="Chord")
+                f = extract_features(piece)
+                fs[variant] = (f, track_statistics(f, settings=_BASE))
+            out.append((_parse_truth_row(track.truth), fs))
     return out
 
 
 def build_in_memory(seed: int, songs: int, seconds: float | None, noise: float, processes: int):
     """The set ``generate(out, songs=, seconds=, seed=, cover_types='all', midi_noise=noise)`` would write
-    (same plans, covers, truth and noise seeds), built in memory: no MusicXML, labels or audio, which
-    similarity does not read and which dominate the generator's run time."""
+    (same plans, covers, truth and noise seeds: :func:`musim_spark.sampledata.generate.build_tracks`),
+    built in memory: no MusicXML, labels or audio, which similarity does not read and which dominate
+    the generator's run time."""
     from musim_spark.layout import COVER_TYPES
-    G = importlib.import_module("musim_spark.sampledata.generate")
+    from musim_spark.sampledata.generate import plan_originals
     from musim_spark.sampledata.source import list_songs
 
     pop = str(ROOT.parent / "shared" / "data" / "pop909")
-    song_ids = list_songs(pop)
-    plans = G.plan_originals(song_ids, songs=songs, regular=0, seed=seed)
-    jobs = [(p, pop, song_ids, seconds, list(COVER_TYPES),
-             seed, noise) for p in plans]
+    plans = plan_originals(list_songs(pop), songs=songs, regular=0, seed=seed)
+    jobs = [(p, pop, seconds, list(COVER_TYPES), seed, noise) for p in plans]
     with mp.Pool(processes) as pool:
         built = [x for part in pool.map(_build_job, jobs) for x in part]
     truth = [row for row, _ in built]
@@ -176,7 +170,7 @@ def score_set(truth: list[dict], feats: dict, settings: SimilaritySettings, proc
         results = [x for part in pool.map(_pairs_job, chunks) for x in part]
     t_pairs = time.perf_counter() - t0
     rows = []
-    for qa, ob, m, r, c, ms, rs, cs in results:
+    for qa, ob, m, r, c, ms, rs, cs, mraw, rraw, craw in results:
         tq = by_id[qa]
         own = tq["original_track_id"] == ob
         rhythm_share = 0.0
@@ -184,9 +178,10 @@ def score_set(truth: list[dict], feats: dict, settings: SimilaritySettings, proc
             rhythm_share = sum(s["durationMilliSec"] for s in tq["rhythm_sections"]) / (1000 * tq["duration_s"])
         rows.append(dict(query=qa, original=ob, cover_type=tq["cover_type"] or "Org", positive=own,
                          rhythm_positive=own and rhythm_share >= 0.5, melody=m, rhythm=r, chord=c,
+                         melody_raw=mraw, rhythm_raw=rraw, chord_raw=craw,
                          melody_sections=ms, rhythm_sections=rs, chord_sections=cs,
                          truth=tq if own else None))
-    emb = {t: feats[t].embedding for t in ids}
+    emb = {t: feats[t][0].embedding for t in ids}
     return dict(rows=rows, n_tracks=len(ids), n_originals=len(originals), n_covers=len(covers),
                 seconds_pairs=t_pairs, n_pairs=len(pairs), embeddings=emb,
                 originals=originals, covers=covers, by_id=by_id,
@@ -236,10 +231,19 @@ def filled(scores: np.ndarray, threshold: float) -> np.ndarray:
     return np.where(np.isfinite(scores), scores, -np.inf)
 
 
+def calibrated(rows, facet, settings: SimilaritySettings) -> np.ndarray:
+    """The reported 0-100 scores of ``facet`` from the rows' normalised scores (z)."""
+    from musim_spark.similarity.cohort import calibrated_score
+
+    t = getattr(settings, f"{facet}_threshold")
+    return np.array([calibrated_score(r[facet], t, settings.score_slope) for r in rows])
+
+
 def coefficient(rows, settings: SimilaritySettings) -> np.ndarray:
     from musim_spark.similarity.combine import similarity_coefficient
 
-    return np.array([similarity_coefficient(r["melody"], r["rhythm"], r["chord"], settings=settings) for r in rows])
+    m, r, c = (calibrated(rows, f, settings) for f in FACETS)
+    return np.array([similarity_coefficient(a, b, d, settings=settings) for a, b, d in zip(m, r, c)])
 
 
 def balanced_threshold(groups: list[tuple[np.ndarray, np.ndarray]]) -> tuple[float, float]:
@@ -263,41 +267,44 @@ def balanced_threshold(groups: list[tuple[np.ndarray, np.ndarray]]) -> tuple[flo
 
 
 def calibrate(cal_sets: list[list[dict]], base: SimilaritySettings) -> tuple[SimilaritySettings, dict]:
-    """Per-facet thresholds (best mean F1 over the conditions) and the logistic combination."""
+    """Per-facet thresholds on the normalised scores (best mean F1 over the conditions, headline
+    positives), the logistic combination of the calibrated scores, and its threshold. Also the
+    best thresholds on the RAW scores, to measure what the normalisation changes."""
     info = {}
     cal_rows = [r for rows in cal_sets for r in rows]
     y = labels(cal_rows)
     th = {}
     for f in FACETS:
-        key = "rhythm_positive" if f == "rhythm" else "positive"
-        t, f1 = balanced_threshold([(facet_scores(rows, f), labels(rows, key)) for rows in cal_sets])
-        th[f] = round(t, 2)
+        t, f1 = balanced_threshold([(facet_scores(rows, f), labels(rows)) for rows in cal_sets])
+        th[f] = round(t, 3)
         info[f"{f}_threshold_mean_f1_cal"] = f1
-        if f == "rhythm":
-            th_head, f1h = balanced_threshold([(facet_scores(rows, f), labels(rows)) for rows in cal_sets])
-            info["rhythm_headline_threshold"] = round(th_head, 2)
-            info["rhythm_headline_threshold_mean_f1_cal"] = f1h
-    X = np.stack([np.where(np.isfinite(facet_scores(cal_rows, f)), facet_scores(cal_rows, f), th[f]) / 100.0
-                  for f in FACETS], axis=1)
-    w = fit_logistic(X, y.astype(float))
+        t_raw, f1_raw = balanced_threshold([(facet_scores(rows, f + "_raw"), labels(rows)) for rows in cal_sets])
+        info[f"{f}_raw_threshold"] = round(t_raw, 2)
+        info[f"{f}_raw_threshold_mean_f1_cal"] = f1_raw
     s = dataclasses.replace(base, melody_threshold=th["melody"], rhythm_threshold=th["rhythm"],
-                            chord_threshold=th["chord"], combine_bias=round(float(w[0]), 3),
-                            combine_melody_weight=round(float(w[1]), 3), combine_rhythm_weight=round(float(w[2]), 3),
-                            combine_chord_weight=round(float(w[3]), 3), coefficient_threshold=0.0)
+                            chord_threshold=th["chord"])
+    X = np.stack([np.where(np.isfinite(v), v, 50.0) / 100.0
+                  for v in (calibrated(cal_rows, f, s) for f in FACETS)], axis=1)
+    w = fit_logistic(X, y.astype(float))
+    s = dataclasses.replace(s, combine_bias=round(float(w[0]), 3), combine_melody_weight=round(float(w[1]), 3),
+                            combine_rhythm_weight=round(float(w[2]), 3), combine_chord_weight=round(float(w[3]), 3),
+                            coefficient_threshold=0.0)
     t, f1 = balanced_threshold([(coefficient(rows, s), labels(rows)) for rows in cal_sets])
     s = dataclasses.replace(s, coefficient_threshold=round(t, 3))
     info["coefficient_threshold_mean_f1_cal"] = f1
     return s, info
 
 
-def evaluate_rows(rows, settings: SimilaritySettings, *, rhythm_headline_threshold: float) -> dict:
+def evaluate_rows(rows, settings: SimilaritySettings, *, raw_thresholds: dict) -> dict:
     y = labels(rows)
     yr = labels(rows, "rhythm_positive")
     out = {}
-    defs = {"melody": (settings.melody_threshold, y), "rhythm": (rhythm_headline_threshold, y),
-            "rhythm_facet_truth": (settings.rhythm_threshold, yr), "chord": (settings.chord_threshold, y)}
-    for name, (t, yy) in defs.items():
-        s = facet_scores(rows, name.split("_")[0])
+    defs = {"melody": ("melody", settings.melody_threshold, y), "rhythm": ("rhythm", settings.rhythm_threshold, y),
+            "rhythm_facet_truth": ("rhythm", settings.rhythm_threshold, yr),
+            "chord": ("chord", settings.chord_threshold, y)}
+    defs.update({f"{f}_raw": (f"{f}_raw", raw_thresholds[f], y) for f in FACETS})
+    for name, (key, t, yy) in defs.items():
+        s = facet_scores(rows, key)
         f, p, r = prf(filled(s, t) >= t, yy)
         out[name] = dict(f1=f, precision=p, recall=r, auc=roc_auc(filled(s, t), yy), threshold=t,
                          n_pos=int(yy.sum()), n=len(yy))
@@ -355,11 +362,17 @@ def speed(settings: SimilaritySettings, n_songs: int = 12) -> dict:
             p = read_midi(pop / f"{k:03d}" / f"{k:03d}.mid", melody="MELODY")
             feats.append(extract_features(p))
             feats.append(extract_features(T.transcription_noise(T.transpose(p, 2), seed=k)))
+        from musim_spark.similarity.compare import track_statistics
+
         compare_features(feats[0], feats[1], settings=settings)  # compile / warm caches
-        pairs = [(feats[i], feats[j]) for i in range(len(feats)) for j in range(len(feats)) if i != j][:120]
         t = time.perf_counter()
-        for a, b in pairs:
-            compare_features(a, b, settings=settings)
+        stats = [track_statistics(f, settings=settings) for f in feats]
+        per_track_stats = (time.perf_counter() - t) / len(feats)
+        idx = [(i, j) for i in range(len(feats)) for j in range(len(feats)) if i != j][:120]
+        pairs = [(feats[i], feats[j]) for i, j in idx]
+        t = time.perf_counter()
+        for i, j in idx:
+            compare_features(feats[i], feats[j], settings=settings, stats=(stats[i], stats[j]))
         full = time.perf_counter() - t
         n_notes = np.mean([f.melody_pitch.shape[0] for f in feats])
         mats = []
@@ -374,7 +387,7 @@ def speed(settings: SimilaritySettings, n_songs: int = 12) -> dict:
         for S in mats:
             sw_score_numpy(S, gap_open=settings.melody_gap_open, gap_extend=settings.melody_gap_extend)
         base = time.perf_counter() - t
-    return dict(pairs=len(pairs), pairs_per_s=len(pairs) / full, mean_melody_notes=float(n_notes),
+    return dict(pairs=len(pairs), pairs_per_s=len(pairs) / full, cohort_stats_s_per_track=per_track_stats, mean_melody_notes=float(n_notes),
                 mean_duration_s=float(np.mean([f.duration[0] for f in feats])),
                 kernel_alignments_per_s=len(mats) / kern, numpy_alignments_per_s=len(mats) / base,
                 kernel_speedup=base / kern)
@@ -385,13 +398,13 @@ def _fmt(x):
     return "n/a" if x is None or (isinstance(x, float) and not np.isfinite(x)) else f"{x:.3f}"
 
 
-def per_type_table(rows, settings, rhythm_th) -> list[str]:
+def per_type_table(rows, settings, raw_th) -> list[str]:
     types = sorted({r["cover_type"] for r in rows if r["cover_type"] != "Org"})
     lines = ["| cover type | melody F1 | rhythm F1 (headline) | rhythm F1 (facet truth) | chord F1 | combined F1 | combined AUC | melody IoU | rhythm IoU | chord IoU |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for ct in types:
         sub = [r for r in rows if r["cover_type"] == ct]
-        ev = evaluate_rows(sub, settings, rhythm_headline_threshold=rhythm_th)
+        ev = evaluate_rows(sub, settings, raw_thresholds=raw_th)
         iou = section_iou(sub)
         lines.append(f"| {ct} | {_fmt(ev['melody']['f1'])} | {_fmt(ev['rhythm']['f1'])} | "
                      f"{_fmt(ev['rhythm_facet_truth']['f1'])} | {_fmt(ev['chord']['f1'])} | {_fmt(ev['combined']['f1'])} | "
@@ -403,7 +416,10 @@ def overall_table(ev) -> list[str]:
     lines = ["| facet (positive class) | threshold | F1 | precision | recall | ROC AUC |", "|---|---|---|---|---|---|"]
     names = {"melody": "melody (headline)", "rhythm": "rhythm (headline)",
              "rhythm_facet_truth": "rhythm (facet truth: >= 50 % same)", "chord": "chord (headline)",
-             "combined": "combined (headline)"}
+             "combined": "combined (headline)",
+             "melody_raw": "melody, raw score (no cohort normalisation)",
+             "rhythm_raw": "rhythm, raw score (no cohort normalisation)",
+             "chord_raw": "chord, raw score (no cohort normalisation)"}
     for k, label in names.items():
         e = ev[k]
         lines.append(f"| {label} | {e['threshold']:.2f} | {_fmt(e['f1'])} | {_fmt(e['precision'])} | "
@@ -450,10 +466,15 @@ def main(argv=None) -> int:
     with open(ROOT / "bench" / "_work" / "similarity_rows.pkl", "wb") as fh:  # for offline re-calibration
         pickle.dump(dump, fh)
     settings, cal_info = calibrate([scored[("cal", "clean")]["rows"], scored[("cal", "noisy")]["rows"]], base)
-    rhythm_head = cal_info["rhythm_headline_threshold"]
+    raw_th = {f: cal_info[f"{f}_raw_threshold"] for f in FACETS}
     sp = speed(settings)
 
     overlap = sorted(set(scored[("cal", "clean")]["source_songs"]) & set(scored[("test", "clean")]["source_songs"]))
+    from musim_spark.similarity.cohort import load_cohort
+
+    cohort = load_cohort(base.cohort_path)
+    cohort_overlap = sorted(set(cohort.provenance.get("pop909_songs", []))
+                            & (set(scored[("cal", "clean")]["source_songs"]) | set(scored[("test", "clean")]["source_songs"])))
     lscpu = subprocess.run(["bash", "-c", "lscpu | grep 'Model name'"], capture_output=True, text=True).stdout.strip()
     L = [f"# Similarity benchmark ({started})", "",
          f"Machine: {platform.machine()}, `nproc` = {os.cpu_count()}, {lscpu.split(':', 1)[-1].strip()}; "
@@ -461,7 +482,7 @@ def main(argv=None) -> int:
          f"Reproduce: `.venv/bin/python bench/similarity.py` (sets: songs={args.songs}, seconds={args.seconds}, "
          f"cover_types='all', midi_noise={args.midi_noise}, seeds {args.cal_seed} (calibration) and {args.test_seed} (test)). "
          "Without --cal/--test the sets are built in memory by the generator's own functions "
-         "(`plan_originals`, `_build_original`, `add_transcription_noise` with the same seeds as "
+         "(`plan_originals`, `build_tracks`: the same plans, covers, truth and noise seeds as "
          "`musim_spark.sampledata.generate.generate`), each track written to MIDI bytes and read back; MusicXML, "
          "labels and audio, which similarity does not read, are skipped (they dominate the generator's run time). "
          "`clean` = the clean MIDI (`_truth/midi`), `noisy` = the delivered MIDI with per-note error rate "
@@ -470,11 +491,17 @@ def main(argv=None) -> int:
          f"test set: {scored[('test', 'clean')]['n_originals']} originals, {scored[('test', 'clean')]['n_covers']} covers "
          f"({len(overlap)} POP909 source songs in both sets: {', '.join(overlap) or 'none'}).", "",
          "Positive class: **headline** = every cover with its own original (the issue's definition, for every "
-         "facet); **facet truth** (rhythm) = own original and the true rhythm same-section covers >= 50 % of the "
-         "cover. Negatives: covers with every other original, originals with each other.", "",
+         "facet; all thresholds are chosen for it); **facet truth** (rhythm, same threshold) = own original and the "
+         "true rhythm same-section covers >= 50 % of the cover. Negatives: covers with every other original, "
+         "originals with each other.", "",
+         "Scores: every facet's raw alignment score is normalised against both tracks' scores on the packaged "
+         f"cohort ({len(cohort)} generated originals, POP909 songs of which {len(cohort_overlap)} also occur in the "
+         f"sets{': ' + ', '.join(cohort_overlap) if cohort_overlap else ''}); thresholds are on that normalised "
+         "score z (cohort spreads), where the reported 0-100 score is 50. The `raw score` rows decide on the "
+         "un-normalised 0-100 alignment score with its own best threshold from the same calibration set: the "
+         "difference is what the normalisation brings, measured in this run.", "",
          "## Chosen on the calibration set (written to conf/local.yaml)", "",
-         "```", f"melody_threshold: {settings.melody_threshold}", f"rhythm_threshold: {settings.rhythm_threshold}"
-         f"   # facet-truth definition; headline-definition threshold: {rhythm_head}",
+         "```", f"melody_threshold: {settings.melody_threshold}", f"rhythm_threshold: {settings.rhythm_threshold}",
          f"chord_threshold: {settings.chord_threshold}", f"combine_bias: {settings.combine_bias}",
          f"combine_melody_weight: {settings.combine_melody_weight}", f"combine_rhythm_weight: {settings.combine_rhythm_weight}",
          f"combine_chord_weight: {settings.combine_chord_weight}", f"coefficient_threshold: {settings.coefficient_threshold}",
@@ -482,7 +509,7 @@ def main(argv=None) -> int:
     results = {"settings": dataclasses.asdict(settings), "calibration": cal_info, "speed": sp, "sets": {}}
     for variant in ("clean", "noisy"):
         rows = scored[("test", variant)]["rows"]
-        ev = evaluate_rows(rows, settings, rhythm_headline_threshold=rhythm_head)
+        ev = evaluate_rows(rows, settings, raw_thresholds=raw_th)
         iou = section_iou(rows)
         rk = recall_at_k(scored[("test", variant)])
         results["sets"][variant] = dict(overall=ev, iou=iou, recall_at_k=rk, n_pairs=len(rows),
@@ -493,12 +520,13 @@ def main(argv=None) -> int:
               + ", ".join(f"{f} {_fmt(v[0])} (n={v[1]})" for f, v in iou.items()), "",
               "Embedding retrieval (cosine, own original among all originals): "
               + ", ".join(f"recall@{k} {v:.3f}" for k, v in rk.items()), "", "Per cover type:", ""]
-        L += per_type_table(rows, settings, rhythm_head)
+        L += per_type_table(rows, settings, raw_th)
         L += [""]
     L += ["## Speed", "",
           f"Exact scoring (all three facets, sections included) on full-length POP909 songs (mean "
           f"{sp['mean_duration_s']:.0f} s, {sp['mean_melody_notes']:.0f} melody notes), features precomputed, one core: "
-          f"**{sp['pairs_per_s']:.1f} pairs/s** ({sp['pairs']} pairs).", "",
+          f"**{sp['pairs_per_s']:.1f} pairs/s** ({sp['pairs']} pairs, cohort statistics precomputed); a track's "
+          f"cohort statistics (once per track, 16 cohort songs): {sp['cohort_stats_s_per_track']:.2f} s.", "",
           f"Melody local alignment, numba kernel (score + traceback) vs straightforward numpy DP (row-vectorised, score "
           f"only), same matrices, same run: {sp['kernel_alignments_per_s']:.0f} vs {sp['numpy_alignments_per_s']:.0f} "
           f"alignments/s = **{sp['kernel_speedup']:.1f}x**.", "",

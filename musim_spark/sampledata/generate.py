@@ -29,13 +29,14 @@ from ..errors import ParameterError
 from ..labels import dump_label
 from ..layout import COVER_TYPES, DATASET_COVER_TYPES, GENRES, TrackId, make_track_id, track_path
 from ..midi import piece_to_pretty_midi
+from ..model import Piece
 from .arrangement import arrange
 from .covers import CoverResult, make_cover, original_result
 from .labeling import build_label
 from .noise import add_transcription_noise
 from .source import SourceSong, crop_song, list_songs, read_song, transpose_song
 
-__all__ = ["SampleDataSettings", "DEFAULT_GENRE_MIX", "DEFAULT_POP909_DIR", "TRUTH_COLUMNS", "TrackPlan",
+__all__ = ["BuiltTrack", "build_tracks", "SampleDataSettings", "DEFAULT_GENRE_MIX", "DEFAULT_POP909_DIR", "TRUTH_COLUMNS", "TrackPlan",
            "plan_originals", "generate", "write_track", "midi_bytes"]
 
 #: the data set's genre mix (shared/spec/dataset.md), share of originals
@@ -179,6 +180,57 @@ def _build_original(args) -> list[dict]:
     meta = {"source_song": sid, "source_title": song.title, "key_tonic": song.key_tonic,
             "key_mode": song.key_mode, "tempo_bpm": song.tempo_bpm, "source_transpose": song.transpose}
     return [{"plan": plan, "result": r, "meta": meta} for r in results]
+
+
+@dataclasses.dataclass(frozen=True)
+class BuiltTrack:
+    """One generated track in memory (what :func:`generate` would write, without files).
+
+    Attributes
+    ----------
+    track_id : str
+    truth : dict
+        Its row of ``_truth/truth.csv`` (strings, as written).
+    clean : Piece
+        The arrangement (``_truth/midi``).
+    delivered : Piece
+        With transcription-like noise at ``midi_noise`` (the delivered ``.mid``); ``clean`` at 0.
+    """
+
+    track_id: str
+    truth: dict
+    clean: Piece
+    delivered: Piece
+
+
+def build_tracks(plan: TrackPlan, *, pop909_dir: str | os.PathLike | None = None, seconds: float | None = None,
+                 cover_types="all", seed: int = 0, midi_noise: float = 0.0,
+                 min_melody_notes: int = 16) -> list[BuiltTrack]:
+    """One original of :func:`plan_originals` and its covers, in memory, with the same seeds as
+    :func:`generate` (same arrangement, covers, truth rows and noise), for benchmarks and the
+    similarity cohort: no MusicXML, labels or audio, which dominate :func:`generate`'s run time.
+
+    Examples
+    --------
+    >>> from musim_spark.sampledata.source import list_songs   # doctest: +SKIP
+    >>> plan = plan_originals(list_songs(DEFAULT_POP909_DIR), songs=1, regular=0, seed=7)[0]  # doctest: +SKIP
+    >>> [t.track_id for t in build_tracks(plan, seconds=30, cover_types=["Tempo_A"], seed=7)]  # doctest: +SKIP
+    ['Similar_Dance_00001_Org', 'Similar_Dance_00001_Cover_Tempo_A']
+    """
+    if not 0.0 <= midi_noise <= 1.0:
+        raise ParameterError(f"midi_noise {midi_noise}: must be in [0, 1]")
+    pop = str(pop909_dir or DEFAULT_POP909_DIR)
+    out = []
+    for rec in _build_original((plan, pop, seconds, min_melody_notes, _cover_list(cover_types), seed)):
+        result, meta = rec["result"], rec["meta"]
+        tid = make_track_id(plan.kind, plan.genre, plan.song_no, result.cover_type)
+        version_no = 0 if tid.is_original else 1 + COVER_TYPES.index(result.cover_type)
+        delivered = result.piece
+        if midi_noise > 0:
+            delivered = add_transcription_noise(result.piece, rate=midi_noise,
+                                                rng=_rng(seed, _NOISE, plan.song_no, version_no))
+        out.append(BuiltTrack(tid.track_id, _truth_row(tid, plan, result, meta), result.piece, delivered))
+    return out
 
 
 def _sections_json(sections) -> str:

@@ -1,8 +1,9 @@
 """Explainable similarity of two tracks: melody, rhythm and chord scores with matching sections.
 
 Spark-free (numpy/numba). Per track: :func:`extract_features` -> :class:`TrackFeatures` (flat
-arrays, storable). Per pair: :func:`compare_features` -> :class:`PairResult` (three facet scores
-0-100 with sections in both timelines, ``similarityCoefficient`` in [-1, 1], ``isSimilar``).
+arrays, storable) and :func:`track_statistics` (its chance level against a fixed cohort, :mod:`.cohort`).
+Per pair: :func:`compare_features` -> :class:`PairResult` (three calibrated facet scores 0-100 with
+sections in both timelines, ``similarityCoefficient`` in [-1, 1], ``isSimilar``).
 See docs/similarity.md for the method, references, deviations and thresholds.
 
 Modules
@@ -12,15 +13,16 @@ align      numba local-alignment kernels (score and path) and the numpy baseline
 melody, rhythm, chord
            the three facets (each with ``validate()``)
 sections   alignment path -> sections, IoU
+cohort     per-track chance level against a fixed cohort; raw -> normalised -> calibrated scores
 combine    scores -> coefficient and decision
 compare    compare_features / compare_pieces / compare_files
 report     HTML pair report
 transforms cover- and transcription-like transforms (tests, benchmarks)
 """
 
-from .compare import PairResult, RESULT_KEYS, compare_features, compare_files, compare_pieces
+from .compare import PairResult, RESULT_KEYS, compare_features, compare_files, compare_pieces, track_statistics
 from .features import TrackFeatures, extract_features
 from .settings import SimilaritySettings, settings_from_config
 
 __all__ = ["TrackFeatures", "extract_features", "PairResult", "RESULT_KEYS", "compare_features",
-           "compare_pieces", "compare_files", "SimilaritySettings", "settings_from_config"]
+           "compare_pieces", "compare_files", "track_statistics", "SimilaritySettings", "settings_from_config"]

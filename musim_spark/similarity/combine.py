@@ -1,11 +1,11 @@
 """The three facet scores -> ``similarityCoefficient`` in [-1, 1] and the ``isSimilar`` decision.
 
-A logistic model on the 0-100 scores: ``p = sigmoid(bias + w_m m/100 + w_r r/100 + w_c c/100)``,
+A logistic model on the calibrated 0-100 scores (:mod:`.cohort`): ``p = sigmoid(bias + w_m m/100 + w_r r/100 + w_c c/100)``,
 ``coefficient = 2p - 1``, ``isSimilar = coefficient >= coefficient_threshold``. The weights, bias
 and threshold live in ``conf`` (``similarity:``), fitted by ``bench/similarity.py --calibrate`` on
 a calibration set (one seed and song range) and evaluated on a different test set.
 
-A facet that cannot be computed (NaN, e.g. no drums and no accompaniment) enters at its own
+A facet that cannot be computed (NaN, e.g. no drums and no accompaniment) enters at 50, its
 decision threshold, i.e. as neutral evidence, so the others decide.
 
 Examples
@@ -25,7 +25,10 @@ import numpy as np
 
 from .settings import SimilaritySettings
 
-__all__ = ["similarity_coefficient", "is_similar", "fit_logistic", "best_threshold"]
+#: Calibrated score at every facet's decision threshold (:func:`.cohort.calibrated_score`).
+DECISION_SCORE = 50.0
+
+__all__ = ["DECISION_SCORE", "similarity_coefficient", "is_similar", "fit_logistic", "best_threshold"]
 
 
 def _filled(value: float, fallback: float) -> float:
@@ -36,9 +39,9 @@ def similarity_coefficient(melody: float, rhythm: float, chord: float, *, settin
     """Coefficient in [-1, 1] from the three scores (0-100, NaN allowed)."""
     s = settings
     z = (s.combine_bias
-         + s.combine_melody_weight * _filled(melody, s.melody_threshold) / 100.0
-         + s.combine_rhythm_weight * _filled(rhythm, s.rhythm_threshold) / 100.0
-         + s.combine_chord_weight * _filled(chord, s.chord_threshold) / 100.0)
+         + s.combine_melody_weight * _filled(melody, DECISION_SCORE) / 100.0
+         + s.combine_rhythm_weight * _filled(rhythm, DECISION_SCORE) / 100.0
+         + s.combine_chord_weight * _filled(chord, DECISION_SCORE) / 100.0)
     p = 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
     return 2.0 * p - 1.0
 

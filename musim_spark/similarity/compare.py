@@ -15,8 +15,11 @@ import dataclasses
 import os
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import InputError, ParameterError
 from ..model import Piece
+from .cohort import CohortStats, calibrated_score, cohort_statistics, load_cohort, normalised_scores
 from .combine import is_similar, similarity_coefficient
 from .facet import FacetResult
 from .features import TrackFeatures, extract_features
@@ -25,7 +28,7 @@ from .melody import melody_similarity
 from .rhythm import rhythm_similarity
 from .settings import SimilaritySettings
 
-__all__ = ["PairResult", "compare_features", "compare_pieces", "compare_files", "read_piece", "RESULT_KEYS"]
+__all__ = ["PairResult", "compare_features", "track_statistics", "compare_pieces", "compare_files", "read_piece", "RESULT_KEYS"]
 
 #: Keys of :meth:`PairResult.evaluate`, in order (Delta column names: renaming is a schema change).
 RESULT_KEYS = (
@@ -69,19 +72,43 @@ class PairResult:
         ])
 
 
-def compare_features(fa: TrackFeatures, fb: TrackFeatures, *, settings: SimilaritySettings) -> PairResult:
+def track_statistics(f: TrackFeatures, *, settings: SimilaritySettings) -> CohortStats:
+    """A track's cohort statistics against the settings' cohort (computed once per track and
+    stored beside its features by the sweep; :mod:`.cohort`)."""
+    return cohort_statistics(f, load_cohort(settings.cohort_path), settings=settings)
+
+
+def compare_features(fa: TrackFeatures, fb: TrackFeatures, *, settings: SimilaritySettings,
+                     stats: tuple[CohortStats, CohortStats] | None = None) -> PairResult:
     """Compare query features ``fa`` with original features ``fb``.
+
+    Each facet's raw alignment score is normalised against both tracks' cohort statistics and
+    reported as a calibrated 0-100 score (50 = the facet's decision threshold; :mod:`.cohort`);
+    the coefficient combines the calibrated scores.
+
+    Parameters
+    ----------
+    fa, fb : TrackFeatures
+    settings : SimilaritySettings
+    stats : (CohortStats, CohortStats), optional
+        ``fa``'s and ``fb``'s cohort statistics (:func:`track_statistics`); computed here when
+        not given (2 x cohort size extra comparisons: pass them when comparing many pairs).
 
     Raises
     ------
     ParameterError
-        Malformed features (each facet's ``validate``).
+        Malformed features (each facet's ``validate``), or no readable cohort.
     """
     if not isinstance(fa, TrackFeatures) or not isinstance(fb, TrackFeatures):
         raise ParameterError("compare_features needs two TrackFeatures")
-    m = melody_similarity(fa, fb, settings=settings)
-    r = rhythm_similarity(fa, fb, settings=settings)
-    c = chord_similarity(fa, fb, settings=settings)
+    facets = [melody_similarity(fa, fb, settings=settings), rhythm_similarity(fa, fb, settings=settings),
+              chord_similarity(fa, fb, settings=settings)]
+    if stats is None:
+        stats = (track_statistics(fa, settings=settings), track_statistics(fb, settings=settings))
+    z = normalised_scores(np.array([f.raw_score for f in facets]), *stats)
+    thresholds = (settings.melody_threshold, settings.rhythm_threshold, settings.chord_threshold)
+    m, r, c = (dataclasses.replace(f, score=calibrated_score(float(zk), t, settings.score_slope),
+                                   normalised=float(zk)) for f, zk, t in zip(facets, z, thresholds))
     coef = similarity_coefficient(m.score, r.score, c.score, settings=settings)
     return PairResult(m, r, c, coef, is_similar(coef, settings=settings))
 

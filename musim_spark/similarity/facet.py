@@ -29,19 +29,28 @@ class FacetResult:
     Attributes
     ----------
     score : float
-        0-100, NaN when it cannot be computed.
+        0-100, NaN when it cannot be computed. Straight from the alignment this is the raw score
+        (below); :func:`.compare.compare_features` replaces it by the calibrated score
+        (:mod:`.cohort`: 50 = the facet's decision threshold).
     sections : list of dict
         Matching sections (:data:`.sections.SECTION_KEYS`, ms), query = a.
     transposition : int
         Semitones added to b's pitch classes to match a's (0-11); -1 when not applicable.
     alignments : tuple of Alignment
         The raw paths (item indices), for reports.
+    raw_score : float
+        The alignment's score (share of the shorter song aligned as well as with itself, 0-100).
+    normalised : float
+        ``raw_score`` against both tracks' cohort statistics (S-norm, in cohort spreads); NaN until
+        normalised.
     """
 
     score: float
     sections: list
     transposition: int = -1
     alignments: tuple = ()
+    raw_score: float = float("nan")
+    normalised: float = float("nan")
 
 
 def nan_result() -> FacetResult:
@@ -105,4 +114,4 @@ def score_from_substitution(matrices: list[tuple[int, np.ndarray]], *, self_scor
                                   merge_gap_ms=merge_gap_ms, min_section_ms=min_section_ms,
                                   a_stop=a_stop, b_stop=b_stop)
     sections.sort(key=lambda s: s["query_start_ms"])
-    return FacetResult(score, sections, int(best_t), tuple(best_al))
+    return FacetResult(score, sections, int(best_t), tuple(best_al), raw_score=score)

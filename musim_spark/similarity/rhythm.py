@@ -52,7 +52,8 @@ from .facet import FacetResult, nan_result, score_from_substitution
 from .features import RHYTHM_GROUPS, STEPS_PER_PULSE, TrackFeatures
 from .settings import SimilaritySettings
 
-__all__ = ["validate", "rhythm_similarity", "window_similarity", "pulse_windows", "smooth_patterns"]
+__all__ = ["validate", "rhythm_similarity", "window_similarity", "pulse_windows", "smooth_patterns",
+           "match_metrical_level", "pulse_ratio"]
 
 
 def validate(fa: TrackFeatures, fb: TrackFeatures) -> None:
@@ -140,6 +141,63 @@ def window_similarity(pa: np.ndarray, pb: np.ndarray, weights) -> np.ndarray:
     return np.where(den > 0, num / np.maximum(den, 1e-9), 0.0).astype(np.float64)
 
 
+def match_metrical_level(patterns: np.ndarray, pulse: np.ndarray, other_pulse: np.ndarray, *,
+                         phase: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Re-grid one track's patterns to the metrical level of another's pulse.
+
+    Pulse tracking may lock one song onto the beat and its cover onto the half or double beat (a
+    cover at 140 BPM of a song at 120 BPM tracked at 70); windows of the same number of pulses then
+    span twice the music on one side and nothing aligns. When the median pulse periods differ by more
+    than a factor sqrt(2) (tempo covers change the tempo by at most 1.25), the track with the shorter
+    pulses gets pairs of pulses merged (steps pooled by max), the one with the longer pulses gets
+    every pulse split in two (steps spread out, zeros between), so both are compared per pulse of
+    about the same length.
+
+    Parameters
+    ----------
+    patterns : np.ndarray [shape=(K, G, S)]
+        The track's rhythm patterns (:meth:`.features.TrackFeatures.rhythm_matrix`).
+    pulse : np.ndarray [shape=(K + 1,)]
+        Its pulse boundaries (s).
+    other_pulse : np.ndarray
+        The other track's pulse boundaries (s).
+    phase : {0, 1}
+        When merging: pair pulses (0, 1), (2, 3)... or (1, 2), (3, 4)... (the other track's pulse
+        boundaries may fall on either; :func:`rhythm_similarity` tries both).
+
+    Returns
+    -------
+    (np.ndarray [shape=(K', G, S)], np.ndarray [shape=(K' + 1,)])
+        ``patterns`` and ``pulse`` themselves when the levels already match.
+
+    Examples
+    --------
+    >>> p = np.zeros((4, 1, 4), np.float32); p[:, 0, 0] = 1
+    >>> m, b = match_metrical_level(p, np.arange(5) * 0.5, np.arange(3) * 1.0)
+    >>> m[:, 0].tolist(), b.tolist()
+    ([[1.0, 0.0, 1.0, 0.0], [1.0, 0.0, 1.0, 0.0]], [0.0, 1.0, 2.0])
+    """
+    K, G, S = patterns.shape
+    if K < 2 or S % 2:
+        return patterns, pulse
+    ratio = pulse_ratio(other_pulse, pulse)
+    if ratio > np.sqrt(2.0):  # other's pulses are ~2 of ours: merge pairs
+        p0 = 1 if phase else 0
+        K2 = (K - p0) // 2
+        pairs = patterns[p0:p0 + 2 * K2].reshape(K2, 2, G, S).transpose(0, 2, 1, 3).reshape(K2, G, 2 * S)
+        return pairs.reshape(K2, G, S, 2).max(axis=3), pulse[p0:p0 + 2 * K2 + 1:2].copy()
+    if ratio < np.sqrt(0.5):  # other's pulses are ~half of ours: split each in two
+        halves = patterns.reshape(K, G, 2, S // 2).transpose(0, 2, 1, 3)  # (K, 2, G, S/2)
+        up = np.zeros((K, 2, G, S), dtype=patterns.dtype)
+        up[..., ::2] = halves
+        mid = 0.5 * (pulse[:-1] + pulse[1:])
+        new_pulse = np.empty(2 * K + 1)
+        new_pulse[0::2] = pulse
+        new_pulse[1::2] = mid
+        return up.reshape(2 * K, G, S), new_pulse
+    return patterns, pulse
+
+
 def rhythm_similarity(fa: TrackFeatures, fb: TrackFeatures, *, settings: SimilaritySettings) -> FacetResult:
     """Rhythm score (0-100) and matching sections of query ``fa`` against original ``fb``.
 
@@ -158,7 +216,29 @@ def rhythm_similarity(fa: TrackFeatures, fb: TrackFeatures, *, settings: Similar
         raise ParameterError(f"rhythm_group_weights has {len(s.rhythm_group_weights)} values, need one per "
                              f"rhythm group {RHYTHM_GROUPS}")
     wa = pulse_windows(smooth_patterns(fa.rhythm_matrix(), s.rhythm_smooth), int(s.rhythm_window))
-    wb = pulse_windows(smooth_patterns(fb.rhythm_matrix(), s.rhythm_smooth), int(s.rhythm_window))
+    pb = fb.rhythm_matrix()
+    ratio = pulse_ratio(fa.pulse, fb.pulse)
+    # merging pairs of b's pulses: a's pulse boundaries may fall on b's even or odd ones, try both
+    phases = (0, 1) if ratio > np.sqrt(2.0) else (0,)
+    best = None
+    for phase in phases:
+        pat_b, pulse_b = match_metrical_level(pb, fb.pulse, fa.pulse, phase=phase)
+        result = _aligned(fa, wa, pat_b, pulse_b, s)
+        if best is None or (np.isfinite(result.score) and not result.score <= best.score):
+            best = result
+    return best
+
+
+def pulse_ratio(other_pulse: np.ndarray, pulse: np.ndarray) -> float:
+    """Median pulse period of ``other_pulse`` over that of ``pulse`` (1.0 when either is too short)."""
+    if other_pulse.shape[0] < 3 or pulse.shape[0] < 3:
+        return 1.0
+    return float(np.median(np.diff(other_pulse)) / np.median(np.diff(pulse)))
+
+
+def _aligned(fa: TrackFeatures, wa: np.ndarray, pat_b: np.ndarray, pulse_b: np.ndarray,
+             s: SimilaritySettings) -> FacetResult:
+    wb = pulse_windows(smooth_patterns(pat_b, s.rhythm_smooth), int(s.rhythm_window))
     ne_a = int(np.count_nonzero(wa.reshape(wa.shape[0], -1).any(1)))
     ne_b = int(np.count_nonzero(wb.reshape(wb.shape[0], -1).any(1)))
     if min(ne_a, ne_b) < s.min_rhythm_pulses:
@@ -167,10 +247,12 @@ def rhythm_similarity(fa: TrackFeatures, fb: TrackFeatures, *, settings: Similar
         return nan_result()
     sim = window_similarity(wa, wb, s.rhythm_group_weights)
     S = s.rhythm_scale * (sim - s.rhythm_center)
+
+
     self_score = min(ne_a, ne_b) * s.rhythm_scale * (1.0 - s.rhythm_center)
     return score_from_substitution(
         [(-1, S)], self_score=self_score, gap_open=s.rhythm_gap_open, gap_extend=s.rhythm_gap_extend,
         max_alignments=s.max_alignments, extra_min_fraction=s.extra_alignment_min_fraction,
-        a_start=fa.pulse[:-1], b_start=fb.pulse[:-1], a_end=float(fa.pulse[-1]),
-        b_end=float(fb.pulse[-1]), merge_gap_ms=s.merge_gap_ms, min_section_ms=s.min_section_ms,
-        a_stop=fa.pulse[1:], b_stop=fb.pulse[1:])
+        a_start=fa.pulse[:-1], b_start=pulse_b[:-1], a_end=float(fa.pulse[-1]),
+        b_end=float(pulse_b[-1]), merge_gap_ms=s.merge_gap_ms, min_section_ms=s.min_section_ms,
+        a_stop=fa.pulse[1:], b_stop=pulse_b[1:])

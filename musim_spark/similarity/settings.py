@@ -61,10 +61,20 @@ class SimilaritySettings:
         Section rules (:func:`.sections.path_sections`).
     min_melody_notes, min_rhythm_pulses, min_chord_events : int
         Fewer items than this on either side: the facet is NaN ("cannot be computed").
+    cohort_path : str or None
+        Cohort of unrelated reference songs (:mod:`.cohort`); None = the one shipped with the package.
+    cohort_min_spread : tuple of float
+        Floor (score points) on a track's cohort spread per facet (melody, rhythm, chord), so
+        near-identical cohort scores cannot make a normalised score explode.
+    score_slope : float
+        Reported score = ``100 sigmoid(score_slope (z - threshold))``: 50 at the decision threshold,
+        ``1 / score_slope`` cohort spreads from 50 to 73.
     melody_threshold, rhythm_threshold, chord_threshold : float
-        Per-facet decision thresholds on the 0-100 scores (chosen on the calibration set).
+        Per-facet decision thresholds on the cohort-normalised scores (z, in cohort spreads; chosen
+        on the calibration set); the reported 0-100 score is 50 there.
     combine_bias, combine_melody_weight, combine_rhythm_weight, combine_chord_weight : float
-        Logistic combination: p = sigmoid(bias + sum(weight x score / 100)); coefficient = 2p - 1.
+        Logistic combination of the reported (calibrated) scores:
+        p = sigmoid(bias + sum(weight x score / 100)); coefficient = 2p - 1.
     coefficient_threshold : float
         ``isSimilar`` = coefficient >= this.
     """
@@ -100,17 +110,21 @@ class SimilaritySettings:
     min_melody_notes: int = 8
     min_rhythm_pulses: int = 8
     min_chord_events: int = 4
-    melody_threshold: float = 24.57
-    rhythm_threshold: float = 67.37
-    chord_threshold: float = 38.03
-    combine_bias: float = -21.198
-    combine_melody_weight: float = 50.524
-    combine_rhythm_weight: float = 6.488
-    combine_chord_weight: float = 13.456
-    coefficient_threshold: float = -0.544
+    cohort_path: str | None = None
+    cohort_min_spread: tuple = (5.0, 2.0, 2.0)
+    score_slope: float = 1.0
+    melody_threshold: float = 3.911
+    rhythm_threshold: float = 5.252
+    chord_threshold: float = 8.357
+    combine_bias: float = -12.992
+    combine_melody_weight: float = 19.84
+    combine_rhythm_weight: float = 2.899
+    combine_chord_weight: float = 5.057
+    coefficient_threshold: float = -0.091
 
     def __post_init__(self):
         object.__setattr__(self, "rhythm_group_weights", tuple(float(w) for w in self.rhythm_group_weights))
+        object.__setattr__(self, "cohort_min_spread", tuple(float(w) for w in self.cohort_min_spread))
 
 
 def settings_from_config(config: Config | None) -> SimilaritySettings:
