@@ -57,7 +57,7 @@ def midi_paths(root: Path, variant: str) -> dict[str, Path]:
 
 
 def _features_job(args):
-    path, = args
+    path, settings = args
     from musim_spark.midi import read_midi
     from musim_spark.similarity.compare import track_statistics
 
@@ -66,10 +66,8 @@ def _features_job(args):
         piece = read_midi(path, melody="Melody", rhythm="Rhythm", chord="Chord")
         t = time.perf_counter()
         f = extract_features(piece)
-        return Path(path).stem, (f, track_statistics(f, settings=_BASE)), time.perf_counter() - t
+        return Path(path).stem, (f, track_statistics(f, settings=settings)), time.perf_counter() - t
 
-
-_BASE = SimilaritySettings()
 
 
 _FEATS: dict = {}
@@ -102,7 +100,7 @@ def _parse_truth_row(r: dict) -> dict:
     return r
 
 
-def load_dir(root: Path, processes: int) -> tuple[list[dict], dict]:
+def load_dir(root: Path, processes: int, settings: SimilaritySettings) -> tuple[list[dict], dict]:
     """A generated set on disk: truth rows and features per variant (clean = _truth/midi)."""
     truth = [_parse_truth_row(r) for r in csv.DictReader(open(root / "_truth" / "truth.csv", encoding="utf-8"))]
     feats = {}
@@ -110,7 +108,7 @@ def load_dir(root: Path, processes: int) -> tuple[list[dict], dict]:
         paths = midi_paths(root, variant)
         ids = [r["track_id"] for r in truth if r["track_id"] in paths]
         with mp.Pool(processes) as pool:
-            feats[variant] = {tid: f for tid, f, _ in pool.map(_features_job, [(str(paths[t]),) for t in ids],
+            feats[variant] = {tid: f for tid, f, _ in pool.map(_features_job, [(str(paths[t]), settings) for t in ids],
                                                                chunksize=8)}
     return truth, feats
 
@@ -122,7 +120,7 @@ def _build_job(args):
     from musim_spark.sampledata.generate import build_tracks, midi_bytes
     from musim_spark.similarity.compare import track_statistics
 
-    plan, pop909_dir, seconds, covers, seed, noise = args
+    plan, pop909_dir, seconds, covers, seed, noise, settings = args
     out = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -133,12 +131,13 @@ def _build_job(args):
                 piece = read_midi(midi_bytes(p), name=track.track_id, melody="Melody", rhythm="Rhythm",
                                   chord="Chord")
                 f = extract_features(piece)
-                fs[variant] = (f, track_statistics(f, settings=_BASE))
+                fs[variant] = (f, track_statistics(f, settings=settings))
             out.append((_parse_truth_row(track.truth), fs))
     return out
 
 
-def build_in_memory(seed: int, songs: int, seconds: float | None, noise: float, processes: int):
+def build_in_memory(seed: int, songs: int, seconds: float | None, noise: float, processes: int,
+                    settings: SimilaritySettings):
     """The set ``generate(out, songs=, seconds=, seed=, cover_types='all', midi_noise=noise)`` would write
     (same plans, covers, truth and noise seeds: :func:`musim_spark.sampledata.generate.build_tracks`),
     built in memory: no MusicXML, labels or audio, which similarity does not read and which dominate
@@ -149,7 +148,7 @@ def build_in_memory(seed: int, songs: int, seconds: float | None, noise: float, 
 
     pop = str(ROOT.parent / "shared" / "data" / "pop909")
     plans = plan_originals(list_songs(pop), songs=songs, regular=0, seed=seed)
-    jobs = [(p, pop, seconds, list(COVER_TYPES), seed, noise) for p in plans]
+    jobs = [(p, pop, seconds, list(COVER_TYPES), seed, noise, settings) for p in plans]
     with mp.Pool(processes) as pool:
         built = [x for part in pool.map(_build_job, jobs) for x in part]
     truth = [row for row, _ in built]
@@ -449,9 +448,10 @@ def main(argv=None) -> int:
     for name, root, seed in (("cal", args.cal, args.cal_seed), ("test", args.test, args.test_seed)):
         t = time.perf_counter()
         if root is not None:
-            truth, feats = load_dir(root, args.processes)
+            truth, feats = load_dir(root, args.processes, base)
         else:
-            truth, feats = build_in_memory(seed, args.songs, args.seconds or None, args.midi_noise, args.processes)
+            truth, feats = build_in_memory(seed, args.songs, args.seconds or None, args.midi_noise, args.processes,
+                                           base)
         build_s[name] = time.perf_counter() - t
         print(f"{name}: {len(truth)} tracks built/read with features in {build_s[name]:.0f} s", flush=True)
         for variant in ("clean", "noisy"):
