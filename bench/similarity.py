@@ -40,8 +40,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from musim_spark.similarity import SimilaritySettings, compare_features, extract_features  # noqa: E402
-from musim_spark.similarity.combine import best_threshold, fit_logistic  # noqa: E402
+from musim_spark.similarity import SimilaritySettings, compare_features  # noqa: E402
+from musim_spark.similarity.combine import fit_logistic  # noqa: E402
 from musim_spark.similarity.sections import sections_iou  # noqa: E402
 from musim_spark.config import load_config  # noqa: E402
 from musim_spark.similarity.settings import settings_from_config  # noqa: E402
@@ -59,13 +59,13 @@ def midi_paths(root: Path, variant: str) -> dict[str, Path]:
 def _features_job(args):
     path, settings = args
     from musim_spark.midi import read_midi
-    from musim_spark.similarity.compare import track_statistics
+    from musim_spark.similarity.compare import piece_features, track_statistics
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         piece = read_midi(path, melody="Melody", rhythm="Rhythm", chord="Chord")
         t = time.perf_counter()
-        f = extract_features(piece)
+        f = piece_features(piece, settings=settings)
         return Path(path).stem, (f, track_statistics(f, settings=settings)), time.perf_counter() - t
 
 
@@ -118,7 +118,7 @@ def _build_job(args):
     features and cohort statistics."""
     from musim_spark.midi import read_midi
     from musim_spark.sampledata.generate import build_tracks, midi_bytes
-    from musim_spark.similarity.compare import track_statistics
+    from musim_spark.similarity.compare import piece_features, track_statistics
 
     plan, pop909_dir, seconds, covers, seed, noise, settings = args
     out = []
@@ -130,7 +130,7 @@ def _build_job(args):
             for variant, p in (("clean", track.clean), ("noisy", track.delivered)):
                 piece = read_midi(midi_bytes(p), name=track.track_id, melody="Melody", rhythm="Rhythm",
                                   chord="Chord")
-                f = extract_features(piece)
+                f = piece_features(piece, settings=settings)
                 fs[variant] = (f, track_statistics(f, settings=settings))
             out.append((_parse_truth_row(track.truth), fs))
     return out
@@ -248,7 +248,7 @@ def coefficient(rows, settings: SimilaritySettings) -> np.ndarray:
 def balanced_threshold(groups: list[tuple[np.ndarray, np.ndarray]]) -> tuple[float, float]:
     """Threshold maximising the MEAN F1 over several conditions (clean and transcription-like MIDI),
     so that one threshold serves both (a pooled fit is dominated by whichever condition separates
-    more easily). Middle of the best plateau, like :func:`best_threshold`."""
+    more easily). Middle of the best plateau, like :func:`musim_spark.similarity.combine.best_threshold`."""
     allv = np.unique(np.concatenate([g[0][np.isfinite(g[0])] for g in groups]))
     cands = np.concatenate([[allv[0] - 1e-6], (allv[1:] + allv[:-1]) / 2, [allv[-1] + 1e-6]])
     mean_f1 = np.zeros(cands.shape[0])
@@ -351,6 +351,7 @@ def speed(settings: SimilaritySettings, n_songs: int = 12) -> dict:
     from musim_spark.midi import read_midi
     from musim_spark.similarity import transforms as T
     from musim_spark.similarity.align import local_alignments, sw_score_numpy
+    from musim_spark.similarity.compare import piece_features
     from musim_spark.similarity.melody import _substitution, ioi_ratios
 
     pop = ROOT.parent / "shared" / "data" / "pop909"
@@ -359,8 +360,8 @@ def speed(settings: SimilaritySettings, n_songs: int = 12) -> dict:
         warnings.simplefilter("ignore")
         for k in range(1, n_songs + 1):
             p = read_midi(pop / f"{k:03d}" / f"{k:03d}.mid", melody="MELODY")
-            feats.append(extract_features(p))
-            feats.append(extract_features(T.transcription_noise(T.transpose(p, 2), seed=k)))
+            feats.append(piece_features(p, settings=settings))
+            feats.append(piece_features(T.transcription_noise(T.transpose(p, 2), seed=k), settings=settings))
         from musim_spark.similarity.compare import track_statistics
 
         compare_features(feats[0], feats[1], settings=settings)  # compile / warm caches
@@ -526,7 +527,7 @@ def main(argv=None) -> int:
           f"Exact scoring (all three facets, sections included) on full-length POP909 songs (mean "
           f"{sp['mean_duration_s']:.0f} s, {sp['mean_melody_notes']:.0f} melody notes), features precomputed, one core: "
           f"**{sp['pairs_per_s']:.1f} pairs/s** ({sp['pairs']} pairs, cohort statistics precomputed); a track's "
-          f"cohort statistics (once per track, 16 cohort songs): {sp['cohort_stats_s_per_track']:.2f} s.", "",
+          f"cohort statistics (once per track, {len(cohort)} cohort songs): {sp['cohort_stats_s_per_track']:.2f} s.", "",
           f"Melody local alignment, numba kernel (score + traceback) vs straightforward numpy DP (row-vectorised, score "
           f"only), same matrices, same run: {sp['kernel_alignments_per_s']:.0f} vs {sp['numpy_alignments_per_s']:.0f} "
           f"alignments/s = **{sp['kernel_speedup']:.1f}x**.", "",

@@ -31,7 +31,7 @@ def build(*, songs: int, seed: int, seconds: float, midi_noise: float, pop909_di
     from musim_spark.midi import read_midi
     from musim_spark.sampledata.generate import DEFAULT_POP909_DIR, build_tracks, midi_bytes, plan_originals
     from musim_spark.sampledata.source import list_songs
-    from musim_spark.similarity import extract_features
+    from musim_spark.similarity.compare import piece_features
     from musim_spark.similarity.cohort import Cohort
     from musim_spark.similarity.settings import settings_from_config
 
@@ -48,8 +48,7 @@ def build(*, songs: int, seed: int, seconds: float, midi_noise: float, pop909_di
             noisy = i % 2 == 1
             piece = read_midi(midi_bytes(track.delivered if noisy else track.clean), name=track.track_id,
                               melody="Melody", rhythm="Rhythm", chord="Chord")
-            feats.append(extract_features(piece, onset_tolerance=s.onset_tolerance_s,
-                                          chord_min_fit=s.chord_min_fit, chord_bass_weight=s.chord_bass_weight))
+            feats.append(piece_features(piece, settings=s))
             names.append(track.track_id + ("@noisy" if noisy else "@clean"))
             sources.append(track.truth["source_song"])
     provenance = {"builder": "scripts/build_cohort.py", "generator_seed": seed, "songs": songs,

@@ -45,7 +45,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ParameterError
+from .chord import chord_similarity
 from .features import TrackFeatures
+from .melody import melody_similarity
+from .rhythm import rhythm_similarity
 
 __all__ = ["FACETS", "CohortStats", "Cohort", "load_cohort", "save_cohort", "default_cohort_path",
            "raw_scores", "cohort_statistics", "statistics_from_scores", "normalised_scores", "calibrated_score"]
@@ -153,11 +156,7 @@ def load_cohort(path: str | os.PathLike | None = None) -> Cohort:
 
 
 def raw_scores(fa: TrackFeatures, fb: TrackFeatures, *, settings) -> np.ndarray:
-    """The three raw facet scores (0-100, NaN allowed) of query ``fa`` against ``fb``, no sections."""
-    from .chord import chord_similarity
-    from .melody import melody_similarity
-    from .rhythm import rhythm_similarity
-
+    """The three raw facet scores (0-100, NaN allowed) of query ``fa`` against ``fb``."""
     with warnings.catch_warnings():
         # a cohort member too short for a facet is expected now and then: that score is left out
         warnings.simplefilter("ignore", UserWarning)

@@ -50,7 +50,7 @@ def run(args, config) -> int:
     settings = settings_from_config(config)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result, a, b = compare_files(args.a, args.b, settings=settings)
+        result, fa, fb = compare_files(args.a, args.b, settings=settings)
     for w in caught:
         if not issubclass(w.category, UserWarning):
             continue  # e.g. ResourceWarnings of the MIDI reader: not the user's concern
@@ -59,7 +59,7 @@ def run(args, config) -> int:
     if args.html:
         from .report import write_report
 
-        write_report(args.html, result, a, b, name_a=str(args.a), name_b=str(args.b), settings=settings)
+        write_report(args.html, result, fa, fb, name_a=str(args.a), name_b=str(args.b), settings=settings)
     if args.json:
         print(json.dumps(out, ensure_ascii=False))
     else:

@@ -28,7 +28,7 @@ from .melody import melody_similarity
 from .rhythm import rhythm_similarity
 from .settings import SimilaritySettings
 
-__all__ = ["PairResult", "compare_features", "track_statistics", "compare_pieces", "compare_files", "read_piece", "RESULT_KEYS"]
+__all__ = ["PairResult", "compare_features", "track_statistics", "piece_features", "compare_pieces", "compare_files", "read_piece", "RESULT_KEYS"]
 
 #: Keys of :meth:`PairResult.evaluate`, in order (Delta column names: renaming is a schema change).
 RESULT_KEYS = (
@@ -113,11 +113,16 @@ def compare_features(fa: TrackFeatures, fb: TrackFeatures, *, settings: Similari
     return PairResult(m, r, c, coef, is_similar(coef, settings=settings))
 
 
+def piece_features(piece: Piece, *, settings: SimilaritySettings) -> TrackFeatures:
+    """:func:`.features.extract_features` with the settings' feature options."""
+    return extract_features(piece, onset_tolerance=settings.onset_tolerance_s,
+                            chord_min_fit=settings.chord_min_fit, chord_bass_weight=settings.chord_bass_weight)
+
+
 def compare_pieces(a: Piece, b: Piece, *, settings: SimilaritySettings) -> PairResult:
     """Compare two pieces (query ``a``, original ``b``)."""
-    kw = dict(onset_tolerance=settings.onset_tolerance_s, chord_min_fit=settings.chord_min_fit,
-              chord_bass_weight=settings.chord_bass_weight)
-    return compare_features(extract_features(a, **kw), extract_features(b, **kw), settings=settings)
+    return compare_features(piece_features(a, settings=settings), piece_features(b, settings=settings),
+                            settings=settings)
 
 
 def _label_roles(midi_path: Path) -> dict:
@@ -152,13 +157,15 @@ def read_piece(path: str | os.PathLike) -> Piece:
     return read_midi(p, **_label_roles(p))
 
 
-def compare_files(path_a, path_b, *, settings: SimilaritySettings) -> tuple[PairResult, Piece, Piece]:
+def compare_files(path_a, path_b, *, settings: SimilaritySettings
+                  ) -> tuple[PairResult, TrackFeatures, TrackFeatures]:
     """Read and compare two MIDI files (query ``path_a``, original ``path_b``).
 
     Returns
     -------
-    (PairResult, Piece, Piece)
-        The pieces are returned for reports.
+    (PairResult, TrackFeatures, TrackFeatures)
+        The features are returned for reports (:func:`.report.render_report`).
     """
-    a, b = read_piece(path_a), read_piece(path_b)
-    return compare_pieces(a, b, settings=settings), a, b
+    fa = piece_features(read_piece(path_a), settings=settings)
+    fb = piece_features(read_piece(path_b), settings=settings)
+    return compare_features(fa, fb, settings=settings), fa, fb

@@ -16,10 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import WriteError
-from ..model import Piece
 from .chord import chord_name
 from .compare import PairResult
-from .features import extract_features
+from .features import TrackFeatures
 from .settings import SimilaritySettings
 
 __all__ = ["render_report", "write_report"]
@@ -69,12 +68,10 @@ def _chord_list(f) -> str:
     return f"<ol>{items}</ol>"
 
 
-def render_report(result: PairResult, a: Piece, b: Piece, *, name_a: str, name_b: str,
+def render_report(result: PairResult, fa: TrackFeatures, fb: TrackFeatures, *, name_a: str, name_b: str,
                   settings: SimilaritySettings) -> str:
-    """The report as an HTML string (see the module docstring for its structure)."""
-    kw = dict(onset_tolerance=settings.onset_tolerance_s, chord_min_fit=settings.chord_min_fit,
-              chord_bass_weight=settings.chord_bass_weight)
-    fa, fb = extract_features(a, **kw), extract_features(b, **kw)
+    """The report as an HTML string (see the module docstring for its structure); ``fa``/``fb`` are
+    the features the result was computed from (:func:`.compare.compare_files` returns them)."""
     duration = max(float(fa.duration[0]), float(fb.duration[0]), 1.0)
     scale = (_W - 10) / duration
     secs = {"melody": result.melody.sections, "rhythm": result.rhythm.sections, "chord": result.chord.sections}
@@ -134,7 +131,7 @@ in units of that chance spread.</p>
 """
 
 
-def write_report(path, result: PairResult, a: Piece, b: Piece, *, name_a: str, name_b: str,
+def write_report(path, result: PairResult, fa: TrackFeatures, fb: TrackFeatures, *, name_a: str, name_b: str,
                  settings: SimilaritySettings) -> None:
     """Write :func:`render_report`'s page to ``path``.
 
@@ -143,7 +140,7 @@ def write_report(path, result: PairResult, a: Piece, b: Piece, *, name_a: str, n
     WriteError
         If the file cannot be written.
     """
-    text = render_report(result, a, b, name_a=name_a, name_b=name_b, settings=settings)
+    text = render_report(result, fa, fb, name_a=name_a, name_b=name_b, settings=settings)
     try:
         Path(path).write_text(text, encoding="utf-8")
     except OSError as exc:

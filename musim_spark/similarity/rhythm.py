@@ -224,7 +224,7 @@ def rhythm_similarity(fa: TrackFeatures, fb: TrackFeatures, *, settings: Similar
     for phase in phases:
         pat_b, pulse_b = match_metrical_level(pb, fb.pulse, fa.pulse, phase=phase)
         result = _aligned(fa, wa, pat_b, pulse_b, s)
-        if best is None or (np.isfinite(result.score) and not result.score <= best.score):
+        if best is None or np.isnan(best.score) or result.score > best.score:
             best = result
     return best
 
@@ -247,8 +247,6 @@ def _aligned(fa: TrackFeatures, wa: np.ndarray, pat_b: np.ndarray, pulse_b: np.n
         return nan_result()
     sim = window_similarity(wa, wb, s.rhythm_group_weights)
     S = s.rhythm_scale * (sim - s.rhythm_center)
-
-
     self_score = min(ne_a, ne_b) * s.rhythm_scale * (1.0 - s.rhythm_center)
     return score_from_substitution(
         [(-1, S)], self_score=self_score, gap_open=s.rhythm_gap_open, gap_extend=s.rhythm_gap_extend,
