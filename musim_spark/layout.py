@@ -42,7 +42,7 @@ __all__ = [
 
 KINDS = ("Similar", "Regular")
 GENRES = ("Ballade", "Dance", "Hiphop", "RnB", "Rock", "Trot")
-#: All 21 cover types of the spec's table, in its order.
+#: All 20 cover types of the spec's table, in its order.
 COVER_TYPES = (
     "Arrangement_A", "Arrangement_B", "Arrangement_C",
     "Timbre_A", "Timbre_B", "Timbre_C", "Timbre_D",

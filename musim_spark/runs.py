@@ -99,10 +99,13 @@ def record_run(
     warehouse: str,
     *,
     run_id: str,
-    summary: "StageSummary",
+    summary: "StageSummary | None",
+    stage: str | None = None,
     status: str = "ok",
+    started_at: dt.datetime | None = None,
     finished_at: dt.datetime | None = None,
     conf_fingerprint: str | None = None,
+    metadata: dict | None = None,
 ) -> "CommitResult":
     """Record one stage of a run in the ``runs`` table (what ``musim status`` lists).
 
@@ -114,13 +117,20 @@ def record_run(
         The warehouse directory.
     run_id : str
         The run (:func:`new_run_id`).
-    summary : StageSummary
-        The stage's name, row counts and duration (s); ``started_at`` is ``finished_at`` minus it.
+    summary : StageSummary or None
+        The stage's name, row counts and duration (s). None for a stage that failed before it
+        had any: its counts are recorded as unknown (null) and ``stage`` names it.
+    stage : str or None
+        The stage's name when there is no summary.
     status : {"ok", "failed", "skipped"}
+    started_at : datetime or None
+        Default: ``finished_at`` minus the summary's duration (``finished_at`` without one).
     finished_at : datetime or None
         Default: now (UTC).
     conf_fingerprint : str or None
         ``Config.fingerprint``.
+    metadata : dict or None
+        Extra commit metadata (the stage's name is always in it).
     """
     import pyarrow as pa
 
@@ -129,18 +139,27 @@ def record_run(
 
     if status not in ("ok", "failed", "skipped"):
         raise ParameterError(f"run status must be ok, failed or skipped, got {status!r}")
+    stage = summary.stage if summary is not None else stage
+    if not stage:
+        raise ParameterError("record_run needs a summary or a stage name")
     finished = (finished_at or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
-    started = finished - dt.timedelta(seconds=float(summary.seconds))
+    if started_at is None:
+        started_at = finished - dt.timedelta(seconds=float(summary.seconds)) if summary is not None else finished
     spec = TABLES["runs"]
+
+    def count(name):
+        return None if summary is None else int(getattr(summary, name))
+
     row = {
-        "run_id": run_id, "stage": summary.stage, "started_at": started, "finished_at": finished,
-        "rows_in": int(summary.rows_in), "rows_out": int(summary.rows_out),
-        "quarantined": int(summary.quarantined), "status": status, "conf_fingerprint": conf_fingerprint,
+        "run_id": run_id, "stage": stage, "started_at": started_at.astimezone(dt.timezone.utc),
+        "finished_at": finished, "rows_in": count("rows_in"), "rows_out": count("rows_out"),
+        "quarantined": count("quarantined"), "status": status, "conf_fingerprint": conf_fingerprint,
     }
     table = pa.Table.from_pylist([row], schema=spec.schema)
-    # The app id names the stage: each stage of a run commits its row once; a rerun of the same
-    # run id (e.g. a retried job) is skipped by the app transaction.
+    # The app id names the stage and status: each stage of a run commits its row once; a rerun of the
+    # same run id (e.g. a retried job) is skipped by the app transaction, and a failed run rerun as ok
+    # replaces its row.
     return write_arrow(
         table, table_uri(warehouse, "runs"), schema=spec.schema, mode="replace", keys=spec.keys,
-        run_id=run_id, app_id=f"musim:runs:{summary.stage}:{status}", metadata={"stage": summary.stage},
+        run_id=run_id, app_id=f"musim:runs:{stage}:{status}", metadata={**(metadata or {}), "stage": stage},
     )

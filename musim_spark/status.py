@@ -148,7 +148,7 @@ def format_status(status: dict[str, Any]) -> str:
         lines.append("last runs: none recorded")
     lines.append("")
     if status["quarantine_total"]:
-        lines.append(f"quarantine: {status['quarantine_total']} rows")
+        lines.append(f"quarantine: {status['quarantine_total']} rows (every rejection of every run)")
         for q in status["quarantine"]:
             lines.append(f"  {q['stage']:<12} {q['reason']:<26} {q['count']:>8}")
     else:

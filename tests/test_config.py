@@ -2,7 +2,7 @@ import dataclasses
 
 import pytest
 
-from musim_spark.config import SparkSettings, default_conf_path, load_config, section_dataclass
+from musim_spark.config import default_conf_path, load_config, section_dataclass
 from musim_spark.errors import ParameterError
 
 
@@ -81,4 +81,3 @@ def test_section_dataclass_refuses_unknown_keys():
     assert section_dataclass(S, {"a": 2}).a == 2
     with pytest.raises(ParameterError, match="unknown setting"):
         section_dataclass(S, {"b": 2}, where="conf: s")
-    assert isinstance(load_config(None).spark, SparkSettings)

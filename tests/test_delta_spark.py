@@ -122,8 +122,7 @@ def test_written_table_reads_back_in_duckdb(spark, tmp_path):
     delta.write_dataframe(to_df(spark, again), uri, schema=SCHEMA, mode="replace", keys=["track_id"],
                           run_id=run2, app_id="t")
     assert len(list(Path(uri).rglob("*.parquet"))) > len(DeltaTable(uri).file_uris())
-    assert canonical(_duckdb_read(duckdb, uri)) == canonical(DeltaTable(uri).to_pyarrow_table())
-    assert _duckdb_read(duckdb, uri).num_rows == 100
+    assert canonical(_duckdb_read(duckdb, uri)) == canonical(again)
 
 
 def test_failing_stage_leaves_old_version_and_no_files(spark, tmp_path, monkeypatch):

@@ -65,3 +65,21 @@ def test_record_run_one_row_per_stage(tmp_path):
     assert collect_status(wh)["runs"][0]["run_id"] == rid
     with pytest.raises(ParameterError, match="status"):
         record_run(wh, run_id=rid, summary=StageSummary("ingest", 1, 1, 0, 1.0), status="done")
+
+
+def test_record_run_of_a_stage_that_failed_before_counting(tmp_path):
+    from musim_spark.io import delta
+    from musim_spark.io.tables import table_uri
+    from musim_spark.runs import record_run
+
+    wh = str(tmp_path / "wh")
+    t = dt.datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+    rid = new_run_id(t)
+    record_run(wh, run_id=rid, summary=None, stage="ingest", status="failed", started_at=t,
+               finished_at=t + dt.timedelta(seconds=5), metadata={"conf_fingerprint": "abc"})
+    row, = delta.read_arrow(table_uri(wh, "runs")).to_pylist()
+    assert (row["stage"], row["status"], row["rows_in"], row["rows_out"], row["quarantined"]) == (
+        "ingest", "failed", None, None, None)
+    assert (row["started_at"], row["finished_at"]) == (t, t + dt.timedelta(seconds=5))
+    with pytest.raises(ParameterError, match="summary or a stage"):
+        record_run(wh, run_id=rid, summary=None, status="failed")

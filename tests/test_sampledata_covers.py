@@ -145,3 +145,21 @@ def test_noise_rejects_bad_rate(original):
 
     with pytest.raises(ParameterError):
         add_transcription_noise(original, rate=1.5, rng=np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("name, text, said", [
+    ("beat_midi.txt", "", "fewer than 2 beats"),
+    ("beat_midi.txt", "0.5 1 1\n1.0 1\n", "ValueError"),
+    ("chord_midi.txt", "0.0 1.0 C:maj\nx 2.0 G:maj\n", "ValueError"),
+    ("key_audio.txt", "0 10 H:maj\n", "missing column 'H'"),
+])
+def test_bad_pop909_annotation_names_the_file(tmp_path, name, text, said):
+    import shutil
+
+    from musim_spark.errors import ParameterError
+
+    shutil.copytree(POP909 / "001", tmp_path / "001")
+    (tmp_path / "001" / name).write_text(text, encoding="utf-8")
+    with pytest.raises(ParameterError, match=f"{name}: unreadable POP909 annotation") as info:
+        read_song(tmp_path, "001")
+    assert said in str(info.value)

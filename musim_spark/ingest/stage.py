@@ -33,6 +33,7 @@ import pyarrow as pa
 from ..errors import ParameterError
 from ..io import delta
 from ..io.tables import TABLES, spark_schema, table_uri
+from ..runs import record_run
 from ..spark import StageSummary
 from .incremental import Plan, plan_run, previous_good_state, previous_quarantine_state
 from .parse import NOTE_COLUMNS, ParsedTrack, parse_track, quarantine_row, unexpected_failure
@@ -300,6 +301,7 @@ def run_ingest(spark, config, *, root: str | os.PathLike, warehouse: str | os.Pa
     now_us = _now_us()
     started_at = now_us
     meta = {"stage": STAGE, "conf_fingerprint": config.fingerprint}
+    engine = delta.delta_settings(config).engine
     try:
         data_root, landing = resolve_root(root, warehouse, settings)
         listing = scan_root(data_root, require_audio=settings.require_audio)
@@ -311,7 +313,7 @@ def run_ingest(spark, config, *, root: str | os.PathLike, warehouse: str | os.Pa
         phases = [("land, list and plan", time.monotonic() - started)]
         summary = _execute(spark, listing, plan, driver_rows, good, settings=settings, warehouse=warehouse,
                            run_id=run_id, now_us=now_us, meta=meta, started=started, landing=landing,
-                           phases=phases)
+                           phases=phases, engine=engine)
     except Exception:
         _record_run(warehouse, run_id, started_at, None, status="failed", meta=meta, config=config)
         raise
@@ -321,7 +323,7 @@ def run_ingest(spark, config, *, root: str | os.PathLike, warehouse: str | os.Pa
 
 def _execute(spark, listing: Listing, plan: Plan, driver_rows: list[Rejection], good: dict, *,
              settings: IngestSettings, warehouse: str, run_id: str, now_us: int, meta: dict, started: float,
-             landing: LandingResult | None, phases: list) -> IngestSummary:
+             landing: LandingResult | None, phases: list, engine: str = "auto") -> IngestSummary:
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
@@ -338,7 +340,8 @@ def _execute(spark, listing: Listing, plan: Plan, driver_rows: list[Rejection], 
             if settings.max_tasks:
                 n_tasks = min(n_tasks, settings.max_tasks)
             slices = _descriptor_rows(plan.to_parse, n_tasks)
-            rdd = spark.sparkContext.parallelize([row for s in slices for row in s], n_tasks)
+            # one byte-balanced slice per partition (parallelize over the rows would cut them by count)
+            rdd = spark.sparkContext.parallelize(slices, len(slices)).flatMap(lambda rows: rows)
             descriptors = spark.createDataFrame(rdd, spark_schema(_DESCRIPTOR_SCHEMA))
             parsed = descriptors.mapInArrow(
                 _parse_partition_fn(listing.root, settings, run_id, now_us), spark_schema(_parsed_schema())
@@ -361,7 +364,7 @@ def _execute(spark, listing: Listing, plan: Plan, driver_rows: list[Rejection], 
             uri = table_uri(warehouse, name)
             mark = time.monotonic()
             if df is not None:
-                res = delta.write_dataframe(df, uri, **kw)
+                res = delta.write_dataframe(df, uri, engine=engine, **kw)
             else:
                 res = delta.write_arrow(arrow, uri, **kw)
             phases.append((f"write {name}", time.monotonic() - mark))
@@ -418,18 +421,10 @@ def _execute(spark, listing: Listing, plan: Plan, driver_rows: list[Rejection], 
 def _record_run(warehouse: str, run_id: str, started_us: int, summary: IngestSummary | None, *, status: str,
                 meta: dict, config) -> None:
     """One ``runs`` row; a failure to record it must not hide the stage's own error."""
-    row = {
-        "run_id": run_id, "stage": STAGE, "started_at": started_us, "finished_at": _now_us(),
-        "rows_in": summary.rows_in if summary else None, "rows_out": summary.rows_out if summary else None,
-        "quarantined": summary.quarantined if summary else None, "status": status,
-        "conf_fingerprint": config.fingerprint,
-    }
     try:
-        delta.write_arrow(pa.Table.from_pylist([row], schema=TABLES["runs"].schema), table_uri(warehouse, "runs"),
-                          schema=TABLES["runs"].schema, mode="replace", keys=TABLES["runs"].keys, run_id=run_id,
-                          # the status is part of the app id: a failed run rerun as ok replaces its row
-                          app_id=f"musim:runs:{STAGE}:{status}",
-                          metadata=meta)
+        record_run(warehouse, run_id=run_id, summary=summary, stage=STAGE, status=status,
+                   started_at=dt.datetime.fromtimestamp(started_us / 1e6, tz=dt.timezone.utc),
+                   conf_fingerprint=config.fingerprint, metadata=meta)
     except Exception:  # noqa: BLE001 - best effort; the stage result (or its error) matters more
         if status == "ok":
             raise

@@ -261,7 +261,9 @@ TABLES: Mapping[str, TableSpec] = types.MappingProxyType(
             TableSpec("transcribed_notes", _NOTES, keys=("track_id",),
                       description="notes from our transcription of the audio"),
             TableSpec("quarantine", _QUARANTINE, keys=("path", "stage"),
-                      description="one row per rejected input"),
+                      description="one row per rejected input and run that rejected it (appended: a "
+                                  "file's current state is its latest row; rows of a track fixed "
+                                  "later stay as its history)"),
             TableSpec("matches", _MATCHES, keys=("query_track_id", "source"),
                       description="one row per (query, candidate original) kept by the sweep"),
             TableSpec("runs", _RUNS, keys=("run_id", "stage"),

@@ -4,7 +4,7 @@ Modules, one concern each:
 
 * :mod:`.source` reads a POP909 song (melody, bridge, piano, beats, chords, key).
 * :mod:`.arrangement` turns it into a six-part original in a genre.
-* :mod:`.covers` makes the 21 cover types with their true same-sections.
+* :mod:`.covers` makes the 20 cover types with their true same-sections.
 * :mod:`.noise` adds transcription-like errors to delivered MIDI.
 * :mod:`.render` renders audio and stems with FluidSynth.
 * :mod:`.musicxml` converts MIDI to byte-stable MusicXML.

@@ -1,4 +1,4 @@
-"""The 21 cover transforms of the data set's table, each with its TRUE same-sections.
+"""The 20 cover transforms of the data set's table, each with its TRUE same-sections.
 
 Every transform takes the original's arrangement (and the song it came from) and returns a
 :class:`CoverResult`: the cover's Piece, the transform's parameters, and the spans of the cover
@@ -145,7 +145,7 @@ class CoverResult:
     piece : Piece
         The clean arrangement (what the audio is rendered from).
     cover_type : str
-        ``Org`` or one of the 21 types.
+        ``Org`` or one of the 20 types.
     params : dict
         Every transform parameter (JSON-able).
     melody_sections, rhythm_sections, chord_sections : tuple of Section
@@ -269,7 +269,7 @@ def make_cover(cover_type: str, song: SourceSong, genre: str, original: Piece, *
     Parameters
     ----------
     cover_type : str
-        One of the 21 types (``Rhythm_A``...).
+        One of the 20 types (``Rhythm_A``...).
     song : SourceSong
         The (cropped) song the original was arranged from: beats and chords for new parts.
     genre : str

@@ -141,8 +141,16 @@ def _read_index(root: Path) -> dict[str, tuple[str, str]]:
     idx = root / "index.csv"
     if not idx.is_file():
         return {}
-    with idx.open(encoding="utf-8") as f:
-        return {row["song_id"]: (row["name"], row["artist"]) for row in csv.DictReader(f)}
+    try:
+        with idx.open(encoding="utf-8") as f:
+            return {row["song_id"]: (row["name"], row["artist"]) for row in csv.DictReader(f)}
+    except (OSError, KeyError, ValueError) as exc:
+        raise _annotation_error(idx, exc) from exc
+
+
+def _annotation_error(path: Path, exc: Exception) -> ParameterError:
+    detail = f"missing column {exc}" if isinstance(exc, KeyError) else f"{type(exc).__name__}: {exc}"
+    return ParameterError(f"{path}: unreadable POP909 annotation ({detail})")
 
 
 def read_song(pop909_dir: str | os.PathLike, song_id: str) -> SourceSong:
@@ -172,28 +180,43 @@ def read_song(pop909_dir: str | os.PathLike, song_id: str) -> SourceSong:
                       for n in inst.notes if n.end > n.start)
         tracks[inst.name.upper()] = Track(inst.name, notes, 0, False)
     empty = Track("", ())
-    beats_tab = np.loadtxt(folder / "beat_midi.txt", ndmin=2)
+    beat_file = folder / "beat_midi.txt"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # numpy warns on an empty file; refused just below
+            beats_tab = np.loadtxt(beat_file, ndmin=2)
+    except (OSError, ValueError) as exc:
+        raise _annotation_error(beat_file, exc) from exc
+    if beats_tab.shape[0] < 2:
+        raise ParameterError(f"{beat_file}: unreadable POP909 annotation (fewer than 2 beats)")
     beats = beats_tab[:, 0].astype(np.float64)
     downbeats = beats_tab[:, 2] > 0.5 if beats_tab.shape[1] >= 3 else np.arange(len(beats)) % 4 == 0
     chords = []
-    with (folder / "chord_midi.txt").open(encoding="utf-8") as f:
-        for line in f:
-            parts = line.split()
-            if len(parts) < 3:
-                continue
-            root_pc, ivs = parse_chord_label(parts[2])
-            if chords and chords[-1].label == parts[2] and abs(chords[-1].end - float(parts[0])) < 1e-3:
-                # POP909 repeats a held chord once per beat: merge so a pad sustains it
-                chords[-1] = dataclasses.replace(chords[-1], end=float(parts[1]))
-            else:
-                chords.append(Chord(float(parts[0]), float(parts[1]), root_pc, ivs, parts[2]))
+    chord_file = folder / "chord_midi.txt"
+    try:
+        with chord_file.open(encoding="utf-8") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) < 3:
+                    continue
+                root_pc, ivs = parse_chord_label(parts[2])
+                if chords and chords[-1].label == parts[2] and abs(chords[-1].end - float(parts[0])) < 1e-3:
+                    # POP909 repeats a held chord once per beat: merge so a pad sustains it
+                    chords[-1] = dataclasses.replace(chords[-1], end=float(parts[1]))
+                else:
+                    chords.append(Chord(float(parts[0]), float(parts[1]), root_pc, ivs, parts[2]))
+    except (OSError, ValueError, KeyError, IndexError) as exc:
+        raise _annotation_error(chord_file, exc) from exc
     tonic, mode = 0, "maj"
     key_file = folder / "key_audio.txt"
     if key_file.is_file():
         first = key_file.read_text(encoding="utf-8").split()
         if len(first) >= 3 and ":" in first[2]:
             k, m = first[2].split(":", 1)
-            tonic, mode = _pitch_class(k), ("min" if m.startswith("min") else "maj")
+            try:
+                tonic, mode = _pitch_class(k), ("min" if m.startswith("min") else "maj")
+            except (KeyError, ValueError, IndexError) as exc:
+                raise _annotation_error(key_file, exc) from exc
     _, tempi = pm.get_tempo_changes()
     tempo = float(tempi[0]) if len(tempi) else float(60.0 / np.median(np.diff(beats)))
     title, artist = _read_index(root).get(song_id, (song_id, ""))
