@@ -116,7 +116,7 @@ def main(argv=None) -> int:
         generate(data, songs=20, regular=20, seconds=30, seed=1, audio=True,
                  pop909_dir=REPO.parent / "shared/data/pop909", processes=2)
     config = load_config(master="local[2]")
-    settings = IngestSettings.from_section(config.section("ingest"))
+    settings = IngestSettings.from_config(config)
     if args.tracks_per_task:
         import dataclasses
 

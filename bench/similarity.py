@@ -44,7 +44,7 @@ from musim_spark.similarity import SimilaritySettings, compare_features  # noqa:
 from musim_spark.similarity.combine import fit_logistic  # noqa: E402
 from musim_spark.similarity.sections import sections_iou  # noqa: E402
 from musim_spark.config import load_config  # noqa: E402
-from musim_spark.similarity.settings import settings_from_config  # noqa: E402
+from musim_spark.sections import parse_truth_json  # noqa: E402
 
 FACETS = ("melody", "rhythm", "chord")
 
@@ -95,7 +95,7 @@ def _pairs_job(chunk):
 def _parse_truth_row(r: dict) -> dict:
     r = dict(r)
     for k in ("melody_sections", "rhythm_sections", "chord_sections"):
-        r[k] = json.loads(r[k]) if isinstance(r.get(k), str) and r[k] else (r.get(k) or [])
+        r[k] = parse_truth_json(r.get(k) or "")  # Sections: own timeline = the cover's
     r["duration_s"] = float(r["duration_s"])
     return r
 
@@ -117,7 +117,8 @@ def _build_job(args):
     """Worker: one original and its covers through the generator's own code, MIDI bytes round trip,
     features and cohort statistics."""
     from musim_spark.midi import read_midi
-    from musim_spark.sampledata.generate import build_tracks, midi_bytes
+    from musim_spark.sampledata.generate import build_tracks
+    from musim_spark.sampledata.writer import midi_bytes
     from musim_spark.similarity.compare import piece_features, track_statistics
 
     plan, pop909_dir, seconds, covers, seed, noise, settings = args
@@ -143,7 +144,7 @@ def build_in_memory(seed: int, songs: int, seconds: float | None, noise: float, 
     built in memory: no MusicXML, labels or audio, which similarity does not read and which dominate
     the generator's run time."""
     from musim_spark.layout import COVER_TYPES
-    from musim_spark.sampledata.generate import plan_originals
+    from musim_spark.sampledata.plan import plan_originals
     from musim_spark.sampledata.source import list_songs
 
     pop = str(ROOT.parent / "shared" / "data" / "pop909")
@@ -174,7 +175,7 @@ def score_set(truth: list[dict], feats: dict, settings: SimilaritySettings, proc
         own = tq["original_track_id"] == ob
         rhythm_share = 0.0
         if own:
-            rhythm_share = sum(s["durationMilliSec"] for s in tq["rhythm_sections"]) / (1000 * tq["duration_s"])
+            rhythm_share = sum(s.duration_ms for s in tq["rhythm_sections"]) / (1000 * tq["duration_s"])
         rows.append(dict(query=qa, original=ob, cover_type=tq["cover_type"] or "Org", positive=own,
                          rhythm_positive=own and rhythm_share >= 0.5, melody=m, rhythm=r, chord=c,
                          melody_raw=mraw, rhythm_raw=rraw, chord_raw=craw,
@@ -248,7 +249,8 @@ def coefficient(rows, settings: SimilaritySettings) -> np.ndarray:
 def balanced_threshold(groups: list[tuple[np.ndarray, np.ndarray]]) -> tuple[float, float]:
     """Threshold maximising the MEAN F1 over several conditions (clean and transcription-like MIDI),
     so that one threshold serves both (a pooled fit is dominated by whichever condition separates
-    more easily). Middle of the best plateau, like :func:`musim_spark.similarity.combine.best_threshold`."""
+    more easily). When several thresholds reach the best mean F1 (a plateau), the middle one is taken:
+    the widest margin to both classes, which transfers best to new data."""
     allv = np.unique(np.concatenate([g[0][np.isfinite(g[0])] for g in groups]))
     cands = np.concatenate([[allv[0] - 1e-6], (allv[1:] + allv[:-1]) / 2, [allv[-1] + 1e-6]])
     mean_f1 = np.zeros(cands.shape[0])
@@ -321,10 +323,10 @@ def section_iou(rows) -> dict:
         for r in rows:
             if not r["positive"]:
                 continue
-            truth = [(s["startMilliSec"], s["startMilliSec"] + s["durationMilliSec"]) for s in r["truth"][f"{f}_sections"]]
+            truth = [(s.start_ms, s.end_ms) for s in r["truth"][f"{f}_sections"]]
             if not truth:
                 continue
-            pred = [(s["query_start_ms"], s["query_start_ms"] + s["query_duration_ms"]) for s in r[f"{f}_sections"]]
+            pred = [(s.start_ms, s.end_ms) for s in r[f"{f}_sections"]]
             vals.append(sections_iou(pred, truth))
         out[f] = (float(np.mean(vals)) if vals else float("nan"), len(vals))
     return out
@@ -441,7 +443,7 @@ def main(argv=None) -> int:
     ap.add_argument("--processes", type=int, default=2)
     ap.add_argument("--conf", default=None)
     args = ap.parse_args(argv)
-    base = settings_from_config(load_config(args.conf))
+    base = SimilaritySettings.from_config(load_config(args.conf))
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
 
     scored = {}
@@ -501,7 +503,7 @@ def main(argv=None) -> int:
          "score z (cohort spreads), where the reported 0-100 score is 50. The `raw score` rows decide on the "
          "un-normalised 0-100 alignment score with its own best threshold from the same calibration set: the "
          "difference is what the normalisation brings, measured in this run.", "",
-         "## Chosen on the calibration set (written to conf/local.yaml)", "",
+         "## Chosen on the calibration set (written to musim_spark/resources/defaults.yaml)", "",
          "```", f"melody_threshold: {settings.melody_threshold}", f"rhythm_threshold: {settings.rhythm_threshold}",
          f"chord_threshold: {settings.chord_threshold}", f"combine_bias: {settings.combine_bias}",
          f"combine_melody_weight: {settings.combine_melody_weight}", f"combine_rhythm_weight: {settings.combine_rhythm_weight}",

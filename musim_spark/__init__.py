@@ -7,15 +7,23 @@ layout
 errors
     The exception hierarchy and quarantine reason codes.
 config
-    ``conf/*.yaml`` parsed into frozen settings.
+    ``conf/*.yaml`` (over the packaged ``resources/defaults.yaml``) parsed into frozen settings.
 model
     ``Note``/``Track``/``Piece``: notes in seconds, the engine's input.
 midi
     MIDI files to :class:`~musim_spark.model.Piece` and back.
+sections
+    :class:`~musim_spark.sections.Section`: one matching section, and its label, interface, truth
+    and table-row spellings.
+notation
+    Pitch-class and note names.
 labels
     Label JSON: read (lenient), validate (schema), write.
+runs
+    Run ids (pure).
 io
-    Delta tables (``io.delta``) and the table contract (``io.tables``).
+    Delta tables: the contract (``io.tables``), one write plan (``io.plan``), Parquet files,
+    the delta-rs commit, readers, the Spark writer (``io.spark_io``), the ``runs`` table.
 spark
     The Spark session, built from configuration.
 sampledata
@@ -25,7 +33,8 @@ ingest
 similarity
     Melody, rhythm and chord similarity with matching sections.
 
-Pure modules never import pyspark; only ``spark``, ``io.delta`` and the stage runners do.
+Pure modules never import pyspark; only the Spark modules (``spark``, ``io.spark_io``,
+``ingest.stage``) do, which ``tests/test_purity.py`` checks in the source.
 """
 
 __version__ = "0.1.0"

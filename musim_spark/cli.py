@@ -54,7 +54,7 @@ _PENDING_OPTIONS = {
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--conf", default=os.environ.get("MUSIM_CONF"),
-                        help="configuration YAML (default conf/local.yaml, env MUSIM_CONF)")
+                        help="configuration YAML (default: the packaged defaults, which conf/local.yaml bases; env MUSIM_CONF)")
     parser.add_argument("--warehouse", default=os.environ.get("MUSIM_WAREHOUSE", "./warehouse"),
                         help="directory holding the Delta tables (default ./warehouse, env MUSIM_WAREHOUSE)")
     parser.add_argument("--master", default=os.environ.get("MUSIM_MASTER"),

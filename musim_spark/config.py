@@ -1,10 +1,14 @@
-"""Pipeline configuration: YAML in ``conf/``, parsed once per job into frozen objects.
+"""Pipeline configuration: YAML files, parsed once per job into frozen objects.
 
 Library code never reads files or environment variables for settings; jobs and the CLI call
 :func:`load_config` once and pass the result (or a stage's section of it) down.
 
-A file may name a ``base:`` file (relative to itself) whose values it overrides, so
-``conf/gpu.yaml`` only states what differs from ``conf/cluster.yaml``.
+The defaults ship with the package (``musim_spark/resources/defaults.yaml``, :func:`default_conf_path`),
+so an installed package needs no repository checkout; ``conf/local.yaml`` of the repository names
+it as its base. A file may name a ``base:`` file (relative to itself) whose values it overrides, so
+``conf/gpu.yaml`` only states what differs from ``conf/cluster.yaml``. Relative paths of data folders
+inside a file are not resolved here: each stage's settings resolve theirs (against the current
+working directory).
 
 Each stage owns a frozen dataclass for its section, built with :func:`section_dataclass`, so
 stages can grow settings without touching this module.
@@ -95,8 +99,11 @@ class Config:
 
 
 def default_conf_path() -> Path:
-    """``conf/local.yaml`` of this checkout (the CLI's default when neither flag nor env is set)."""
-    return Path(__file__).resolve().parent.parent / "conf" / "local.yaml"
+    """The packaged default configuration (the CLI's default when neither flag nor env is set).
+
+    It is package data, next to this module in an installed wheel as in a checkout.
+    """
+    return Path(__file__).resolve().parent / "resources" / "defaults.yaml"
 
 
 def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict:

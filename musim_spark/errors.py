@@ -28,7 +28,10 @@ class MusimError(Exception):
 
 
 class ParameterError(MusimError, ValueError):
-    """A function or command was called with an invalid argument or configuration."""
+    """A function or command was called with an invalid argument or configuration.
+
+    Also a :class:`ValueError`, so code written against the built-in error keeps catching it.
+    """
 
 
 class InputError(MusimError):

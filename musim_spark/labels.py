@@ -21,7 +21,7 @@ import json
 import math
 import os
 from importlib import resources
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 from .errors import InputError, ParameterError, QuarantineReason
 from .layout import normalize_label_path
@@ -34,8 +34,11 @@ __all__ = [
     "validate_label",
     "label_file_paths",
     "dump_label",
-    "sections_for_label",
     "songinfo_numbers",
+    "ROLE_FIELDS",
+    "track_roles",
+    "field_text",
+    "field_number",
 ]
 
 #: Required ``songinfo`` fields (schema's ``required``).
@@ -43,6 +46,8 @@ REQUIRED_SONGINFO = (
     "category", "coverType", "title", "composer", "singer", "songGenre",
     "bpm", "songKey", "lyricText", "melodyTrack", "chordTrack",
 )
+#: ``songinfo`` field naming the MIDI track of each role (:data:`musim_spark.model.ROLES` but ``other``).
+ROLE_FIELDS = {"melody": "melodyTrack", "rhythm": "rhythmTrack", "chord": "chordTrack"}
 _REQUIRED_TOP = ("version", "date", "songinfo", "instrumentList", "soundFile")
 _REQUIRED_SOUNDFILE = ("playTime", "fileType", "soundPath", "midiPath")
 
@@ -167,45 +172,56 @@ def dump_label(obj: Mapping[str, Any]) -> bytes:
     return (json.dumps(obj, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-def sections_for_label(sections: Iterable[Any]) -> list[dict]:
-    """Sections in the label's form, ``[{"startMilliSec": int, "durationMilliSec": int}, ...]``.
-
-    Accepts dicts with ``startMilliSec``/``durationMilliSec`` (or ``query_start_ms``/
-    ``query_duration_ms``, the ``matches`` table's struct) or ``(start_ms, duration_ms)`` pairs;
-    zero-length sections are dropped (the schema wants a positive duration).
+def field_text(value: Any) -> str | None:
+    """A label field as text: a string as delivered, any other JSON value as JSON text, None as None.
 
     Examples
     --------
-    >>> sections_for_label([(0, 1500.4), {"query_start_ms": 2000, "query_duration_ms": 0}])
-    [{'startMilliSec': 0, 'durationMilliSec': 1500}]
+    >>> field_text("92"), field_text(92), field_text(["a"]), field_text(None)
+    ('92', '92', '["a"]', None)
     """
-    out = []
-    for s in sections:
-        if isinstance(s, Mapping):
-            start = s.get("startMilliSec", s.get("query_start_ms"))
-            dur = s.get("durationMilliSec", s.get("query_duration_ms"))
-        else:
-            start, dur = s
-        start, dur = int(round(float(start))), int(round(float(dur)))
-        if dur > 0:
-            out.append({"startMilliSec": max(start, 0), "durationMilliSec": dur})
-    return out
-
-
-def _number(value: Any) -> float | None:
     if value is None:
         return None
-    if isinstance(value, (int, float)):
-        f = float(value)
-    else:
-        s = str(value).strip()
-        if not s:
-            return None
-        try:
-            f = float(s)
-        except ValueError:
-            return None
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def field_number(value: Any) -> float | None:
+    """A label's number field (delivered as text, ``"92"``, ``" 183.25 "``) as a finite float.
+
+    The one reading of numbers in labels: blank, unparsable, infinite or NaN values, and JSON
+    ``true``/``false``, give None rather than an error (a label's numbers are informative).
+
+    Examples
+    --------
+    >>> field_number(" 92 "), field_number(183.25), field_number(""), field_number("nan"), field_number(True)
+    (92.0, 183.25, None, None, None)
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        f = float(value) if isinstance(value, (int, float)) else float(str(value).strip())
+    except (ValueError, OverflowError):
+        return None
     return f if math.isfinite(f) else None
+
+
+def track_roles(obj: Mapping[str, Any]) -> dict[str, str | None]:
+    """The MIDI track name the label gives each role (``melodyTrack``, ``rhythmTrack``, ``chordTrack``).
+
+    Returns
+    -------
+    dict
+        ``{"melody": name, "rhythm": name, "chord": name}``; None where the field is absent or
+        empty. Ready for :func:`musim_spark.midi.read_midi`'s keyword arguments.
+
+    Examples
+    --------
+    >>> track_roles({"data_Set": {"songinfo": {"melodyTrack": "Melody", "chordTrack": ""}}})
+    {'melody': 'Melody', 'rhythm': None, 'chord': None}
+    """
+    ds = obj.get("data_Set") if isinstance(obj, Mapping) else None
+    info = (ds.get("songinfo") if isinstance(ds, Mapping) else None) or {}
+    return {role: field_text(info.get(key)) or None for role, key in ROLE_FIELDS.items()}
 
 
 def songinfo_numbers(obj: Mapping[str, Any]) -> dict[str, float | None]:
@@ -225,4 +241,4 @@ def songinfo_numbers(obj: Mapping[str, Any]) -> dict[str, float | None]:
         "rhythm_similarity": "rhythmSimilarity",
         "chord_similarity": "chordSimilarity",
     }
-    return {k: _number(info.get(v)) for k, v in keys.items()}
+    return {k: field_number(info.get(v)) for k, v in keys.items()}

@@ -38,6 +38,7 @@ __all__ = [
     "windows_path",
     "parse_relative_path",
     "normalize_label_path",
+    "is_tooling_folder",
 ]
 
 KINDS = ("Similar", "Regular")
@@ -67,6 +68,8 @@ CATEGORY_BY_VERSION = {
     "Timbre": "음색변경",
     "Tempo": "템포변경",
 }
+#: Folder-name prefixes of tooling output kept beside the data set (``_truth/``, ``_zip/``, ``.git/``).
+_TOOLING_PREFIXES = ("_", ".")
 #: Extensions of a track's files; MusicXML may come as ``.xml`` or ``.musicxml``.
 EXTENSIONS = {"wav": "wav", "mid": "mid", "midi": "mid", "xml": "xml", "musicxml": "xml", "json": "json"}
 
@@ -227,3 +230,18 @@ def normalize_label_path(label_path: str) -> str:
     if norm == ".." or norm.startswith("../") or norm == ".":
         raise ParameterError(f"label path {label_path!r} escapes the data-set root")
     return norm
+
+
+def is_tooling_folder(name: str) -> bool:
+    """Whether a folder (by name, at any depth) holds tooling output rather than the data set.
+
+    The one rule of which files belong to a data set: every file under the root except those
+    below a folder named ``_*`` or ``.*`` (``_truth/``, ``_zip/``, ``.git/``). Ingest lists by it
+    and the generator zips by it, so a set and its zip parts hold the same files.
+
+    Examples
+    --------
+    >>> is_tooling_folder("_truth"), is_tooling_folder(".git"), is_tooling_folder("Similar")
+    (True, True, False)
+    """
+    return name.startswith(_TOOLING_PREFIXES)

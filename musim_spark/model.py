@@ -19,6 +19,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from .errors import ParameterError
+
 __all__ = ["Note", "Track", "Piece", "ROLES"]
 
 #: Roles a MIDI track can play for similarity (the label's melodyTrack/rhythmTrack/chordTrack).
@@ -37,6 +39,11 @@ class Note:
         Onset and offset in seconds, ``end > start``.
     velocity : int
         1-127.
+
+    Raises
+    ------
+    ParameterError
+        A pitch outside 0-127, or ``end <= start``.
     """
 
     pitch: int
@@ -46,9 +53,9 @@ class Note:
 
     def __post_init__(self):
         if not 0 <= self.pitch <= 127:
-            raise ValueError(f"pitch {self.pitch} outside 0-127")
+            raise ParameterError(f"pitch {self.pitch} outside 0-127")
         if not self.end > self.start:
-            raise ValueError(f"note ends ({self.end}) before or when it starts ({self.start})")
+            raise ParameterError(f"note ends ({self.end}) before or when it starts ({self.start})")
 
     @property
     def duration(self) -> float:
@@ -71,6 +78,11 @@ class Track:
         Channel 10 percussion (pitches are drum keys, not notes).
     role : str
         One of :data:`ROLES`.
+
+    Raises
+    ------
+    ParameterError
+        A role not in :data:`ROLES`.
     """
 
     name: str
@@ -81,7 +93,7 @@ class Track:
 
     def __post_init__(self):
         if self.role not in ROLES:
-            raise ValueError(f"role {self.role!r} not one of {ROLES}")
+            raise ParameterError(f"role {self.role!r} not one of {ROLES}")
         object.__setattr__(self, "notes", tuple(sorted(self.notes, key=lambda n: (n.start, n.pitch))))
 
     def pitches(self) -> np.ndarray:
@@ -122,14 +134,20 @@ class Piece:
     beats: np.ndarray | None = dataclasses.field(default=None, compare=False)
 
     def track(self, name: str) -> Track:
-        """The track called ``name`` (case-insensitive). Raises KeyError naming the tracks there are."""
+        """The track called ``name`` (an exact match first, else case-insensitive).
+
+        Raises
+        ------
+        ParameterError
+            If there is none; the message names the tracks there are.
+        """
         for t in self.tracks:
             if t.name == name:
                 return t
         for t in self.tracks:
             if t.name.lower() == name.lower():
                 return t
-        raise KeyError(f"no track {name!r}; tracks: {[t.name for t in self.tracks]}")
+        raise ParameterError(f"no track {name!r}; tracks: {[t.name for t in self.tracks]}")
 
     def by_role(self, role: str) -> tuple[Track, ...]:
         return tuple(t for t in self.tracks if t.role == role)

@@ -4,8 +4,9 @@ The same code runs under ``musim`` (``local[*]`` by default, ``--master`` / ``MU
 overrides) and under ``spark-submit`` (where the submit's own ``--master`` wins, because
 ``getOrCreate`` reuses the session it set up).
 
-pyspark is imported inside :func:`build_spark_session` and :func:`delta_jars_available` only, so
-this module can be imported (for :class:`StageSummary`) where pyspark is not wanted.
+Spark module: pyspark is imported inside :func:`build_spark_session` (and the session type under
+``TYPE_CHECKING``) only, so this module can be imported (for :class:`StageSummary`) where pyspark is
+not wanted. It is listed as a Spark module in ``tests/test_purity.py``.
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ def delta_jars_available(spark: "SparkSession") -> bool:
     """Whether ``io.delta.sql.DeltaSparkSessionExtension`` loads in the session's JVM.
 
     True on a cluster that got delta-spark through ``spark.jars.packages`` / ``spark.jars``;
-    False here (no Maven), where :mod:`musim_spark.io.delta` commits with delta-rs instead.
+    False here (no Maven), where :mod:`musim_spark.io.spark_io` commits with delta-rs instead.
     """
     jvm = spark.sparkContext._jvm
     try:

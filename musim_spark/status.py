@@ -14,10 +14,7 @@ import os
 import sys
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
-from .io import delta
+from .io.read import open_table, read_arrow, snapshot_row_count
 from .io.tables import TABLES, table_uri
 
 __all__ = ["add_arguments", "run", "collect_status", "format_status"]
@@ -49,13 +46,9 @@ def _last_run_id(commit: dict) -> str | None:
 
 
 def _table_status(name: str, uri: str) -> dict[str, Any]:
-    from deltalake import DeltaTable
-
-    if not DeltaTable.is_deltatable(uri):
+    table = open_table(uri)
+    if table is None:
         return {"name": name, "uri": uri, "exists": False}
-    table = DeltaTable(uri)
-    actions = pa.table(table.get_add_actions(flatten=True))
-    rows = int(pc.sum(actions.column("num_records")).as_py() or 0) if actions.num_rows else 0
     last = table.history(1)
     commit = last[0] if last else {}
     return {
@@ -63,8 +56,8 @@ def _table_status(name: str, uri: str) -> dict[str, Any]:
         "uri": uri,
         "exists": True,
         "version": table.version(),
-        "rows": rows,
-        "files": actions.num_rows,
+        "rows": snapshot_row_count(table),
+        "files": len(table.file_uris()),
         "last_commit": _iso(commit.get("timestamp")),
         "last_operation": commit.get("operation"),
         "last_run_id": _last_run_id(commit),
@@ -95,7 +88,7 @@ def collect_status(warehouse: str, *, runs_limit: int = 10) -> dict[str, Any]:
 
     runs: list[dict] = []
     if exists.get("runs"):
-        table = delta.read_arrow(table_uri(warehouse, "runs"))
+        table = read_arrow(table_uri(warehouse, "runs"))
         if table.num_rows:
             table = table.sort_by([("started_at", "descending"), ("stage", "ascending")]).slice(0, runs_limit)
             for row in table.to_pylist():
@@ -106,7 +99,7 @@ def collect_status(warehouse: str, *, runs_limit: int = 10) -> dict[str, Any]:
     quarantine: list[dict] = []
     total = 0
     if exists.get("quarantine"):
-        table = delta.read_arrow(table_uri(warehouse, "quarantine"), columns=["stage", "reason"])
+        table = read_arrow(table_uri(warehouse, "quarantine"), columns=["stage", "reason"])
         total = table.num_rows
         if total:
             counts = table.group_by(["stage", "reason"]).aggregate([("reason", "count")])

@@ -29,14 +29,18 @@ sys.path.insert(0, str(ROOT))
 def build(*, songs: int, seed: int, seconds: float, midi_noise: float, pop909_dir: str | None, conf: str | None):
     from musim_spark.config import load_config
     from musim_spark.midi import read_midi
-    from musim_spark.sampledata.generate import DEFAULT_POP909_DIR, build_tracks, midi_bytes, plan_originals
+    from musim_spark.sampledata.generate import build_tracks
+    from musim_spark.sampledata.plan import plan_originals
+    from musim_spark.sampledata.settings import SampleDataSettings
     from musim_spark.sampledata.source import list_songs
+    from musim_spark.sampledata.writer import midi_bytes
     from musim_spark.similarity.compare import piece_features
     from musim_spark.similarity.cohort import Cohort
-    from musim_spark.similarity.settings import settings_from_config
+    from musim_spark.similarity.settings import SimilaritySettings
 
-    s = settings_from_config(load_config(conf))
-    pop = pop909_dir or str(DEFAULT_POP909_DIR)
+    config = load_config(conf)
+    s = SimilaritySettings.from_config(config)
+    pop = pop909_dir or SampleDataSettings.from_config(config).pop909_dir
     song_ids = list_songs(pop)
     plans = plan_originals(song_ids, songs=songs, regular=0, seed=seed)
     feats, names, sources = [], [], []
@@ -63,7 +67,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=909)
     ap.add_argument("--seconds", type=float, default=120.0)
     ap.add_argument("--midi-noise", type=float, default=0.3)
-    ap.add_argument("--pop909", default=None)
+    ap.add_argument("--pop909", default=None, help="POP909 songs (default: sample_data.pop909_dir of --conf)")
     ap.add_argument("--conf", default=None)
     args = ap.parse_args(argv)
     from musim_spark.similarity.cohort import save_cohort

@@ -1,9 +1,12 @@
 import dataclasses
+from pathlib import Path
 
 import pytest
 
 from musim_spark.config import default_conf_path, load_config, section_dataclass
 from musim_spark.errors import ParameterError
+
+REPO_CONF = Path(__file__).resolve().parents[1] / "conf"
 
 
 def test_default_local_conf_loads():
@@ -14,8 +17,29 @@ def test_default_local_conf_loads():
     assert cfg.section("no-such-section") == {}
 
 
+def test_default_conf_is_package_data_and_the_repo_conf_agrees():
+    """The default ships inside the package (an installed wheel needs no checkout) and is the
+    one copy of the defaults: the repository's conf/local.yaml only names it as its base."""
+    import musim_spark
+
+    package = Path(musim_spark.__file__).resolve().parent
+    assert default_conf_path().is_file() and package in default_conf_path().parents
+    packaged, local = load_config(None), load_config(REPO_CONF / "local.yaml")
+    assert local.spark == packaged.spark
+    assert dict(local.sections) == dict(packaged.sections)
+    assert local.fingerprint == packaged.fingerprint
+    # and the wheel ships it: a package-data glob of pyproject.toml matches it
+    import fnmatch
+    import tomllib
+
+    pyproject = tomllib.loads((REPO_CONF.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    globs = pyproject["tool"]["setuptools"]["package-data"]["musim_spark"]
+    rel = default_conf_path().relative_to(package).as_posix()
+    assert any(fnmatch.fnmatch(rel, g) for g in globs), (rel, globs)
+
+
 def test_base_chain_overrides_and_merges():
-    root = default_conf_path().parent
+    root = REPO_CONF
     gpu = load_config(root / "gpu.yaml")
     cluster = load_config(root / "cluster.yaml")
     local = load_config(root / "local.yaml")

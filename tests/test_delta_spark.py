@@ -1,4 +1,4 @@
-"""musim_spark.io.delta with Spark: write_dataframe / read_dataframe (no Delta jars here)."""
+"""musim_spark.io.spark_io: write_dataframe / read_dataframe with Spark (no Delta jars here)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,12 @@ import pyarrow as pa
 import pytest
 from deltalake import DeltaTable
 
-from musim_spark.errors import WriteError
-from musim_spark.io import delta
-from musim_spark.io.tables import spark_schema
+from musim_spark.errors import ParameterError, WriteError
+from musim_spark.io import spark_io
+from musim_spark.io.plan import WritePlan
+from musim_spark.io.read import history, read_arrow, table_exists, table_version
+from musim_spark.io.spark_io import read_dataframe, spark_schema, write_dataframe
+from musim_spark.io.write import write_arrow
 from musim_spark.runs import new_run_id
 from musim_spark.spark import StageSummary, delta_jars_available, spark_conf_pairs
 
@@ -54,6 +57,10 @@ def arrow_rows(n: int, run_id: str, *, prefix: str = "t", tracks: int = 50) -> p
     )
 
 
+def plan(uri: str, run_id: str, mode: str = "append", app_id: str = "test:notes", **kw) -> WritePlan:
+    return WritePlan(uri, schema=SCHEMA, mode=mode, run_id=run_id, app_id=app_id, **kw)
+
+
 def to_df(spark, table: pa.Table, partitions: int = 2):
     return spark.createDataFrame(table.to_pandas(), spark_schema(SCHEMA)).repartition(partitions)
 
@@ -84,52 +91,58 @@ def test_written_table_reads_back_identically_everywhere(spark, tmp_path):
     uri = str(tmp_path / "notes")
     run = next_run()
     expected = arrow_rows(1000, run)
-    res = delta.write_dataframe(
-        to_df(spark, expected), uri, schema=SCHEMA, mode="append", run_id=run, app_id="test:notes",
-        metadata={"stage": "test"},
-    )
+    res = write_dataframe(to_df(spark, expected), plan(uri, run, metadata={"stage": "test"}))
     assert (res.version, res.skipped, res.rows_added, res.files_added) == (0, False, 1000, 2)
     assert canonical(DeltaTable(uri).to_pyarrow_table()) == canonical(expected)
-    back = delta.read_dataframe(spark, uri)
+    back = read_dataframe(spark, uri)
     # Spark reads Parquet columns as nullable whatever the schema says: compare names and types.
     assert back.schema.simpleString() == spark_schema(SCHEMA).simpleString()
     assert canonical(back.toArrow()) == canonical(expected)
 
 
-def _duckdb_read(duckdb, uri):
-    """DuckDB reads the table: natively with its delta extension where it is installed, else through
-    delta-rs's Arrow dataset (the log's current files only; the extension cannot be downloaded here)."""
+def _replaced_table(spark, uri):
+    """A table written, then replaced by key: its old files stay on disk, out of the log."""
+    run, run2 = next_run(), next_run()
+    write_dataframe(to_df(spark, arrow_rows(100, run)), plan(uri, run, app_id="t"))
+    again = arrow_rows(100, run2)
+    write_dataframe(to_df(spark, again), plan(uri, run2, "replace", app_id="t", keys=["track_id"]))
+    assert len(list(Path(uri).rglob("*.parquet"))) > len(DeltaTable(uri).file_uris())
+    return again
+
+
+def test_duckdb_parquet_reader_reads_the_files_the_delta_log_lists(spark, tmp_path):
+    """DuckDB's own Parquet reader (not delta-rs's) reads the files we wrote (UTC timestamps, lists
+    of structs...), and the log's file list is what a reader needs: the removed files are still on
+    disk, so globbing the folder would count the replaced rows twice."""
+    duckdb = pytest.importorskip("duckdb", reason="duckdb not installed")
+    uri = str(tmp_path / "notes")
+    current = _replaced_table(spark, uri)
+    con = duckdb.connect()
+    listed = DeltaTable(uri).file_uris()
+    got = con.sql("SELECT * FROM read_parquet(?)", params=[listed]).to_arrow_table()
+    assert canonical(got) == canonical(current)
+    everything, = con.sql("SELECT count(*) FROM read_parquet(?)", params=[f"{uri}/*.parquet"]).fetchall()[0]
+    assert everything == 200  # the 100 replaced rows are on disk too
+
+
+def test_duckdb_delta_extension_reads_the_table(spark, tmp_path):
+    """DuckDB's delta extension (``delta_scan``) reads the table, where the extension can be loaded
+    (it is downloaded on first use: not possible here, so this is skipped offline)."""
+    duckdb = pytest.importorskip("duckdb", reason="duckdb not installed")
     con = duckdb.connect()
     try:
         con.sql("LOAD delta")
-        return con.sql(f"SELECT * FROM delta_scan('{uri}')").to_arrow_table()
-    except duckdb.Error:
-        dataset = DeltaTable(uri).to_pyarrow_dataset()  # noqa: F841  (DuckDB scans it by name)
-        return con.sql("SELECT * FROM dataset").to_arrow_table()
-
-
-def test_written_table_reads_back_in_duckdb(spark, tmp_path):
-    duckdb = pytest.importorskip("duckdb", reason="duckdb not installed")
+    except duckdb.Error as exc:
+        pytest.skip(f"DuckDB delta extension not available: {str(exc).splitlines()[0]}")
     uri = str(tmp_path / "notes")
-    run = next_run()
-    expected = arrow_rows(100, run)
-    delta.write_dataframe(to_df(spark, expected), uri, schema=SCHEMA, mode="append", run_id=run, app_id="t")
-    assert canonical(_duckdb_read(duckdb, uri)) == canonical(expected)
-    # After a replace, the removed files are still on disk: a reader that globbed the Parquet files
-    # would count the replaced rows twice. DuckDB must see exactly the table's current rows.
-    run2 = next_run()
-    again = arrow_rows(100, run2)
-    delta.write_dataframe(to_df(spark, again), uri, schema=SCHEMA, mode="replace", keys=["track_id"],
-                          run_id=run2, app_id="t")
-    assert len(list(Path(uri).rglob("*.parquet"))) > len(DeltaTable(uri).file_uris())
-    assert canonical(_duckdb_read(duckdb, uri)) == canonical(again)
+    current = _replaced_table(spark, uri)
+    assert canonical(con.sql(f"SELECT * FROM delta_scan('{uri}')").to_arrow_table()) == canonical(current)
 
 
 def test_failing_stage_leaves_old_version_and_no_files(spark, tmp_path, monkeypatch):
     uri = str(tmp_path / "notes")
     r1, r2 = next_run(), next_run()
-    delta.write_dataframe(to_df(spark, arrow_rows(100, r1)), uri, schema=SCHEMA, mode="append",
-                          run_id=r1, app_id="test:notes")
+    write_dataframe(to_df(spark, arrow_rows(100, r1)), plan(uri, r1))
     before = files_on_disk(uri)
 
     def stage(batches):  # the last task fails after the others wrote their files
@@ -143,20 +156,20 @@ def test_failing_stage_leaves_old_version_and_no_files(spark, tmp_path, monkeypa
         yield from batches
 
     deleted = []
-    real_delete = delta._delete_files
+    real_delete = spark_io.delete_files
 
     def counting_delete(*args, **kwargs):
         deleted.append(real_delete(*args, **kwargs))
         return deleted[-1]
 
-    monkeypatch.setattr(delta, "_delete_files", counting_delete)
+    monkeypatch.setattr(spark_io, "delete_files", counting_delete)
     failing = to_df(spark, arrow_rows(400, r2, prefix="u"), partitions=4).mapInArrow(stage, spark_schema(SCHEMA))
     with pytest.raises(Exception, match="stage blew up"):
-        delta.write_dataframe(failing, uri, schema=SCHEMA, mode="append", run_id=r2, app_id="test:notes")
+        write_dataframe(failing, plan(uri, r2))
     assert sum(deleted) >= 3  # tasks 0-2 had written files: they were there, and are gone
-    assert delta.table_version(uri) == 0
-    assert delta.read_dataframe(spark, uri).filter("track_id LIKE 'u%'").count() == 0
-    assert delta.read_dataframe(spark, uri).count() == 100
+    assert table_version(uri) == 0
+    assert read_dataframe(spark, uri).filter("track_id LIKE 'u%'").count() == 0
+    assert read_dataframe(spark, uri).count() == 100
     assert files_on_disk(uri) == before
 
 
@@ -164,32 +177,30 @@ def test_same_run_id_twice_gives_one_commit(spark, tmp_path):
     uri = str(tmp_path / "notes")
     run = next_run()
     df = to_df(spark, arrow_rows(200, run))
-    first = delta.write_dataframe(df, uri, schema=SCHEMA, mode="append", run_id=run, app_id="test:notes")
-    second = delta.write_dataframe(df, uri, schema=SCHEMA, mode="append", run_id=run, app_id="test:notes")
+    first = write_dataframe(df, plan(uri, run))
+    second = write_dataframe(df, plan(uri, run))
     assert not first.skipped and second.skipped
-    assert delta.table_version(uri) == 0 and len(delta.history(uri)) == 1
-    assert delta.read_dataframe(spark, uri).count() == 200
+    assert table_version(uri) == 0 and len(history(uri)) == 1
+    assert read_dataframe(spark, uri).count() == 200
 
 
 def test_partitioned_write_and_replace_by_key(spark, tmp_path):
     uri = str(tmp_path / "notes")
     r1, r2 = next_run(), next_run()
     old = arrow_rows(300, r1, tracks=30)
-    delta.write_dataframe(to_df(spark, old), uri, schema=SCHEMA, mode="append", run_id=r1,
-                          app_id="test:notes", partition_by=["genre"])
+    write_dataframe(to_df(spark, old), plan(uri, r1, partition_by=["genre"]))
     folders = {p.split("/")[0] for p in files_on_disk(uri)}
     assert folders == {"genre=Rock", "genre=Trot", "genre=R&B%3A x", "genre=__HIVE_DEFAULT_PARTITION__"}
-    assert canonical(delta.read_dataframe(spark, uri).toArrow()) == canonical(old)
-    assert canonical(delta.read_arrow(uri)) == canonical(old)
+    assert canonical(read_dataframe(spark, uri).toArrow()) == canonical(old)
+    assert canonical(read_arrow(uri)) == canonical(old)
 
     new = arrow_rows(6, r2, tracks=3)  # tracks t000..t002 re-processed: 6 rows replace their 30
-    res = delta.write_dataframe(to_df(spark, new), uri, schema=SCHEMA, mode="replace", keys=["track_id"],
-                                run_id=r2, app_id="test:notes", partition_by=["genre"])
+    res = write_dataframe(to_df(spark, new), plan(uri, r2, "replace", keys=["track_id"], partition_by=["genre"]))
     assert res.version == 1 and res.rows_added == 6 and res.rows_removed == 30
     kept = [r for r in canonical(old) if r["track_id"] not in {"t000", "t001", "t002"}]
-    assert canonical(delta.read_dataframe(spark, uri).toArrow()) == sorted(
+    assert canonical(read_dataframe(spark, uri).toArrow()) == sorted(
         kept + canonical(new), key=lambda r: (r["track_id"], r["start_s"]))
-    assert canonical(delta.read_dataframe(spark, uri, version=0).toArrow()) == canonical(old)
+    assert canonical(read_dataframe(spark, uri, version=0).toArrow()) == canonical(old)
 
 
 def test_dataframe_schema_mismatch_names_the_column(spark, tmp_path):
@@ -199,15 +210,17 @@ def test_dataframe_schema_mismatch_names_the_column(spark, tmp_path):
 
     df = to_df(spark, arrow_rows(10, run)).withColumn("pitch", F.col("pitch").cast("bigint"))
     with pytest.raises(WriteError, match=r"pitch \(got bigint, table has int\)"):
-        delta.write_dataframe(df, uri, schema=SCHEMA, mode="append", run_id=run, app_id="test:notes")
-    assert not delta.table_exists(uri)
+        write_dataframe(df, plan(uri, run))
+    with pytest.raises(ParameterError, match="engine"):
+        write_dataframe(df, plan(uri, run), engine="fast")
+    assert not table_exists(uri)
 
 
 def test_empty_table_reads_as_empty_dataframe_with_schema(spark, tmp_path):
     uri = str(tmp_path / "notes")
     run = next_run()
-    delta.write_arrow(arrow_rows(0, run), uri, schema=SCHEMA, mode="append", run_id=run, app_id="test:notes")
-    back = delta.read_dataframe(spark, uri)
+    write_arrow(arrow_rows(0, run), plan(uri, run))
+    back = read_dataframe(spark, uri)
     assert back.count() == 0 and back.schema.simpleString() == spark_schema(SCHEMA).simpleString()
 
 
@@ -216,10 +229,8 @@ def test_format_delta_path(spark, tmp_path):
         pytest.skip("Delta jars not on the classpath (no Maven here)")
     uri = str(tmp_path / "notes")
     run = next_run()
-    res = delta.write_dataframe(to_df(spark, arrow_rows(20, run)), uri, schema=SCHEMA, mode="append",
-                                run_id=run, app_id="test:notes", engine="spark")
-    again = delta.write_dataframe(to_df(spark, arrow_rows(20, run)), uri, schema=SCHEMA, mode="append",
-                                  run_id=run, app_id="test:notes", engine="spark")
+    res = write_dataframe(to_df(spark, arrow_rows(20, run)), plan(uri, run), engine="spark")
+    again = write_dataframe(to_df(spark, arrow_rows(20, run)), plan(uri, run), engine="spark")
     assert not res.skipped and again.skipped
     assert canonical(DeltaTable(uri).to_pyarrow_table()) == canonical(arrow_rows(20, run))
 

@@ -301,11 +301,26 @@ def test_land_archive_refuses_symlink_entry(tmp_path):
     assert not os.path.lexists(tmp_path / "l" / "Similar" / "link")
 
 
-def test_settings_from_section_refuses_typos():
+def _config(**sections):
+    from musim_spark.config import Config, SparkSettings
+
+    return Config(path="test.yaml", spark=SparkSettings(), sections=sections)
+
+
+def test_settings_from_config_refuses_typos():
     with pytest.raises(ParameterError, match="tracks_per_tsk"):
-        IngestSettings.from_section({"tracks_per_tsk": 3})
-    s = IngestSettings.from_section({"zip": {"max_ratio": 50}})
-    assert s.zip.max_ratio == 50
+        IngestSettings.from_config(_config(ingest={"tracks_per_tsk": 3}))
+    with pytest.raises(ParameterError, match="max_ratoi"):
+        IngestSettings.from_config(_config(ingest={"zip": {"max_ratoi": 50}}))
+    s = IngestSettings.from_config(_config(ingest={"zip": {"max_ratio": 50}, "wav_format": {"channels": 1}}))
+    assert s.zip.max_ratio == 50 and s.wav_format.channels == 1 and s.wav_format.sample_rate == 44100
+    assert IngestSettings.from_config(_config()) == IngestSettings() == IngestSettings.from_config(None)
+
+
+def test_settings_defaults_match_the_packaged_configuration():
+    from musim_spark.config import default_conf_path, load_config
+
+    assert IngestSettings.from_config(load_config(default_conf_path())) == IngestSettings()
 
 
 def test_pure_modules_do_not_import_pyspark():
@@ -313,9 +328,107 @@ def test_pure_modules_do_not_import_pyspark():
     import sys
 
     modules = ", ".join(f"musim_spark.ingest.{m}" for m in (
-        "parse", "scan", "zipparts", "incremental", "wavheader", "settings", "stage", "command"))
+        "parse", "scan", "zipparts", "incremental", "wavheader", "settings", "rows", "delivery", "stage", "command"))
     code = f"import sys, {modules}; assert 'pyspark' not in sys.modules, 'pyspark imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --- rows: the batches of the Spark tasks ----------------------------------------------------------
+
+def test_descriptor_slices_are_contiguous_and_byte_balanced(tmp_path):
+    from musim_spark.ingest import rows
+
+    ids = [ORG, COVER, "Similar_Rock_00002_Org", "Similar_Rock_00003_Org"]
+    for tid in ids:
+        write_track(tmp_path, tid)
+    lst = scan.scan_root(tmp_path)
+    slices = rows.descriptor_slices(reversed(list(lst.tracks.values())), 2)
+    assert [r[0] for s in slices for r in s] == sorted(ids)  # sorted by id, contiguous
+    assert [len(s) for s in slices] == [2, 2]  # four tracks of equal size: two and two
+    assert all(len(r) == len(rows.DESCRIPTOR_SCHEMA) for s in slices for r in s)
+    first = dict(zip(rows.DESCRIPTOR_SCHEMA.names, slices[0][0]))
+    track = lst.tracks[first["track_id"]]
+    assert (first["mid_path"], first["mid_bytes"], first["mid_mtime"]) == (
+        track.members["mid"].path, track.members["mid"].size, track.members["mid"].mtime_us)
+    assert rows.descriptor_slices([], 3) == [[], [], []]
+
+
+def test_parse_descriptors_nests_the_four_tables(tmp_path):
+    import pyarrow as pa
+
+    from musim_spark.ingest import rows
+
+    write_track(tmp_path, ORG)
+    write_track(tmp_path, COVER, midi=b"")
+    lst = scan.scan_root(tmp_path)
+    (slice_,) = rows.descriptor_slices(lst.tracks.values(), 1)
+    batch = pa.RecordBatch.from_pylist([dict(zip(rows.DESCRIPTOR_SCHEMA.names, r)) for r in slice_],
+                                       schema=rows.DESCRIPTOR_SCHEMA)
+    out = rows.parse_descriptors(batch, root=str(lst.root), settings=IngestSettings(), run_id="r1", now_us=7)
+    assert out.schema == rows.PARSED_SCHEMA
+    by_id = {r["track_id"]: r for r in out.to_pylist()}
+    good, bad = by_id[ORG], by_id[COVER]
+    expected = _parse(tmp_path, ORG)
+    assert good["track"]["midi_notes"] == expected.track["midi_notes"] == len(good["notes"])
+    assert (good["track"]["root"], good["track"]["run_id"], good["label"]["run_id"]) == (str(lst.root), "r1", "r1")
+    assert good["track"]["ingested_at"] == pa.scalar(7, pa.timestamp("us", tz="UTC")).as_py()
+    assert {n["run_id"] for n in good["notes"]} == {"r1"} and good["quarantine"] == []
+    assert [n["pitch"] for n in good["notes"]] == expected.notes["pitch"]
+    assert bad["track"] is None and bad["label"] is None and bad["notes"] == []
+    assert sorted(q["reason"] for q in bad["quarantine"]) == ["MIDI_EMPTY"] + ["TRACK_REJECTED"] * 3
+
+
+def test_parse_descriptors_quarantines_a_crash(tmp_path, monkeypatch):
+    import pyarrow as pa
+
+    from musim_spark.ingest import rows
+
+    write_track(tmp_path, ORG)
+    lst = scan.scan_root(tmp_path)
+    (slice_,) = rows.descriptor_slices(lst.tracks.values(), 1)
+    batch = pa.RecordBatch.from_pylist([dict(zip(rows.DESCRIPTOR_SCHEMA.names, r)) for r in slice_],
+                                       schema=rows.DESCRIPTOR_SCHEMA)
+
+    def boom(*a, **k):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(rows, "parse_track", boom)
+    (row,) = rows.parse_descriptors(batch, root=str(lst.root), settings=IngestSettings(), run_id="r1",
+                                    now_us=7).to_pylist()
+    assert row["track"] is None and {q["reason"] for q in row["quarantine"]} == {"PARSE_ERROR"}
+
+
+def test_rejection_table_and_timestamps():
+    import pyarrow as pa
+
+    from musim_spark.ingest import rows
+
+    t = rows.rejection_table([scan.Rejection("a/b.wav", R.WAV_TRUNCATED, "cut", "T", 10, 5)], run_id="r1", now_us=7)
+    assert t.num_rows == 1 and t.column("reason").to_pylist() == ["WAV_TRUNCATED"]
+    back = rows.timestamps_to_us(t, ["file_mtime", "no_such_column"])
+    assert back.column("file_mtime").type == pa.int64() and back.column("file_mtime").to_pylist() == [5]
+
+
+# --- delivery: plain root or zip parts -------------------------------------------------------------
+
+def test_resolve_root_plain_zip_and_errors(tmp_path):
+    from musim_spark.ingest.delivery import describe_landing, resolve_root
+
+    data = tmp_path / "set"
+    write_track(data, ORG)
+    assert resolve_root(data, tmp_path / "wh", IngestSettings()) == (str(data), None)
+    with pytest.raises(ParameterError, match="not a directory"):
+        resolve_root(tmp_path / "absent", tmp_path / "wh", IngestSettings())
+    parts_dir = tmp_path / "parts"
+    zip_parts(data, parts_dir, name="set", part_size=300)
+    root, landing = resolve_root(parts_dir, tmp_path / "wh", IngestSettings(landing_dir="_in"))
+    assert root == str(tmp_path / "wh" / "_in" / "set") and landing.extracted == 4
+    assert scan.scan_root(root).tracks[ORG].complete
+    assert describe_landing(landing) == f"{root}: 4 extracted, 0 kept, 0 deleted, 0 refused"
+    assert describe_landing(None) is None
+    (parts_dir / "other.zip.part0").write_bytes(b"x")
+    with pytest.raises(ParameterError, match="2 archives"):
+        resolve_root(parts_dir, tmp_path / "wh", IngestSettings())
 
 
 

@@ -12,9 +12,10 @@ import pytest
 
 from musim_spark import labels, layout
 from musim_spark.config import load_config
-from musim_spark.io import delta
+from musim_spark.io.read import read_arrow, table_version
 from musim_spark.io.tables import table_uri
 from musim_spark.ingest.settings import IngestSettings
+from musim_spark.ingest import stage
 from musim_spark.ingest.stage import run_ingest
 from musim_spark.runs import new_run_id
 
@@ -43,23 +44,23 @@ def dataset(tmp_path_factory):
 def _files(root: Path) -> set[str]:
     out = set()
     for folder, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if not d.startswith(("_", "."))]
+        dirs[:] = [d for d in dirs if not layout.is_tooling_folder(d)]
         out.update(os.path.relpath(os.path.join(folder, f), root).replace(os.sep, "/") for f in files)
     return out
 
 
 def _track_paths(warehouse) -> dict[str, set[str]]:
-    rows = delta.read_arrow(table_uri(warehouse, "tracks")).to_pylist()
+    rows = read_arrow(table_uri(warehouse, "tracks")).to_pylist()
     return {r["track_id"]: {r[f"{m}_path"] for m in ("wav", "mid", "xml", "json") if r[f"{m}_path"]} for r in rows}
 
 
 def _quarantine(warehouse, run_id=None) -> list[dict]:
-    rows = delta.read_arrow(table_uri(warehouse, "quarantine")).to_pylist()
+    rows = read_arrow(table_uri(warehouse, "quarantine")).to_pylist()
     return [r for r in rows if run_id is None or r["run_id"] == run_id]
 
 
 def _versions(warehouse) -> dict:
-    return {t: delta.table_version(table_uri(warehouse, t)) for t in ("tracks", "labels", "notes", "quarantine")}
+    return {t: table_version(table_uri(warehouse, t)) for t in ("tracks", "labels", "notes", "quarantine")}
 
 
 def _ingest(spark, root, warehouse, settings=SETTINGS):
@@ -103,33 +104,56 @@ def test_every_fault_is_quarantined_and_files_reconcile(spark, dataset, tmp_path
     with open(dataset / "_truth" / "truth.csv", encoding="utf-8") as f:
         truth = {row["track_id"] for row in csv.DictReader(f)}
     assert set(tracks) == truth | set(AUDIO_TRACKS)
-    rows = {r["track_id"]: r for r in delta.read_arrow(table_uri(warehouse, "tracks")).to_pylist()}
+    rows = {r["track_id"]: r for r in read_arrow(table_uri(warehouse, "tracks")).to_pylist()}
     audio = rows[AUDIO_TRACKS[0]]
     assert (audio["sample_rate"], audio["channels"], audio["sample_width"]) == (44100, 2, 2)
     assert audio["wav_sha256"] and audio["duration_s"] == pytest.approx(0.05, abs=1e-4)
     some = rows[sorted(truth)[0]]
     assert some["bpm"] > 0 and some["midi_notes"] > 0 and some["run_id"] == run_id
-    notes = delta.read_arrow(table_uri(warehouse, "notes"), columns=["track_id", "role"]).to_pylist()
+    notes = read_arrow(table_uri(warehouse, "notes"), columns=["track_id", "role"]).to_pylist()
     assert {n["track_id"] for n in notes} == set(tracks)
     assert {"melody", "rhythm", "chord"} <= {n["role"] for n in notes}
-    lab = delta.read_arrow(table_uri(warehouse, "labels")).to_pylist()
+    lab = read_arrow(table_uri(warehouse, "labels")).to_pylist()
     assert {r["track_id"] for r in lab} == set(tracks)
     assert all(labels.load_label(r["raw_json"].encode(), path="x") for r in lab)
 
 
-def test_incremental_unchanged_changed_removed_added(spark, dataset, tmp_path):
+class _Borrowed:
+    """The test session, lent to :func:`run_ingest_lazily`: records its start and stop, never stops it."""
+
+    def __init__(self, spark):
+        self.spark, self.started, self.stopped = spark, 0, 0
+
+    def build(self, *args, **kwargs):
+        self.started += 1
+        return self
+
+    def __getattr__(self, name):
+        return getattr(self.spark, name)
+
+    def stop(self):
+        self.stopped += 1
+
+
+def test_incremental_unchanged_changed_removed_added(spark, dataset, tmp_path, monkeypatch):
     root = tmp_path / "root"
     shutil.copytree(dataset, root, ignore=shutil.ignore_patterns("_zip"))
     warehouse = tmp_path / "wh"
     first_run, first = _ingest(spark, root, warehouse)
     before = _versions(warehouse)
-    first_rows = {r["track_id"]: r for r in delta.read_arrow(table_uri(warehouse, "tracks")).to_pylist()}
+    first_rows = {r["track_id"]: r for r in read_arrow(table_uri(warehouse, "tracks")).to_pylist()}
 
     # unchanged: nothing parsed, nothing committed
     _, again = _ingest(spark, root, warehouse)
     assert again.parsed == 0 and again.commits == () and _versions(warehouse) == before
     assert again.unchanged_good == first.good_total and again.quarantined == 0
     assert again.seconds < first.seconds
+    # ... and the CLI's entry point does not even start Spark for it
+    borrowed = _Borrowed(spark)
+    monkeypatch.setattr(stage, "build_spark_session", borrowed.build)
+    lazy = stage.run_ingest_lazily(load_config(), root=root, warehouse=warehouse, run_id=new_run_id(),
+                                   settings=SETTINGS)
+    assert lazy.parsed == 0 and lazy.commits == () and _versions(warehouse) == before and borrowed.started == 0
 
     # changed label of one track, one track removed, one track added
     changed, removed = sorted(t for t in first_rows if t.startswith("Similar"))[:2]
@@ -143,9 +167,12 @@ def test_incremental_unchanged_changed_removed_added(spark, dataset, tmp_path):
             os.remove(root / gone[f"{m}_path"])
     added = "Regular_Trot_00072_Org"
     write_track(root, added)
-    third_run, third = _ingest(spark, root, warehouse)
+    third_run = new_run_id()  # through the CLI's entry point: a session of its own, started and stopped
+    third = stage.run_ingest_lazily(load_config(), root=root, warehouse=warehouse, run_id=third_run,
+                                    settings=SETTINGS)
+    assert (borrowed.started, borrowed.stopped) == (1, 1)
     assert (third.parsed, third.new, third.changed, third.removed) == (2, 1, 1, 1)
-    rows = {r["track_id"]: r for r in delta.read_arrow(table_uri(warehouse, "tracks")).to_pylist()}
+    rows = {r["track_id"]: r for r in read_arrow(table_uri(warehouse, "tracks")).to_pylist()}
     assert set(rows) == (set(first_rows) - {removed}) | {added}
     assert rows[changed]["title"] == "바뀐 제목 (changed)" and rows[changed]["run_id"] == third_run
     assert rows[changed]["json_sha256"] != ch["json_sha256"] and rows[changed]["mid_sha256"] == ch["mid_sha256"]
@@ -154,9 +181,9 @@ def test_incremental_unchanged_changed_removed_added(spark, dataset, tmp_path):
     assert {rows[t]["run_id"] for t in untouched} == {first_run}
     assert all(rows[t]["ingested_at"] == first_rows[t]["ingested_at"] for t in untouched)
     for table in ("labels", "notes"):
-        ids = {r["track_id"] for r in delta.read_arrow(table_uri(warehouse, table), columns=["track_id"]).to_pylist()}
+        ids = {r["track_id"] for r in read_arrow(table_uri(warehouse, table), columns=["track_id"]).to_pylist()}
         assert ids == set(rows), table
-    lab = {r["track_id"]: r for r in delta.read_arrow(table_uri(warehouse, "labels")).to_pylist()}
+    lab = {r["track_id"]: r for r in read_arrow(table_uri(warehouse, "labels")).to_pylist()}
     assert lab[changed]["title"] == "바뀐 제목 (changed)"
     removed_rows = [r for r in _quarantine(warehouse, third_run) if r["reason"] == "REMOVED"]
     assert {r["path"] for r in removed_rows} == {gone[f"{m}_path"] for m in ("mid", "xml", "json") if gone[f"{m}_path"]}
@@ -183,7 +210,7 @@ def test_zip_parts_give_the_same_tracks(spark, dataset, tmp_path):
 
     def facts(wh):
         cols = ["track_id"] + [f"{m}_{k}" for m in ("wav", "mid", "xml", "json") for k in ("path", "sha256")]
-        return sorted(tuple(r.values()) for r in delta.read_arrow(table_uri(wh, "tracks"), columns=cols).to_pylist())
+        return sorted(tuple(r.values()) for r in read_arrow(table_uri(wh, "tracks"), columns=cols).to_pylist())
 
     assert facts(zip_wh) == facts(plain_wh) and len(facts(zip_wh)) >= 4
     plain_q = sorted((r["path"], r["reason"]) for r in _quarantine(plain_wh))

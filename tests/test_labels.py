@@ -96,3 +96,44 @@ def test_packaged_schema_matches_shared_spec():
     if not shared.exists():
         pytest.skip("../shared/spec not beside this checkout")
     assert json.loads(shared.read_text("utf-8")) == dict(labels.SCHEMA)
+
+
+@pytest.mark.parametrize("value, number", [
+    ("92", 92.0), (" 183.25 ", 183.25), (92, 92.0), (-0.5, -0.5), ("", None), ("  ", None), (None, None),
+    ("abc", None), ("nan", None), ("inf", None), (float("nan"), None), (True, None), (["1"], None), (10 ** 400, None),
+])
+def test_field_number_is_the_one_reading_of_numbers(value, number):
+    assert labels.field_number(value) == number
+
+
+def test_play_time_and_songinfo_numbers_read_alike():
+    obj = copy.deepcopy(good_label())
+    obj["data_Set"]["songinfo"]["bpm"] = " 30.0 "
+    assert labels.songinfo_numbers(obj)["bpm"] == labels.field_number(obj["data_Set"]["soundFile"]["playTime"])
+
+
+def test_track_roles_from_the_label():
+    obj = copy.deepcopy(good_label())
+    assert labels.track_roles(obj) == {"melody": "Melody", "rhythm": "Rhythm", "chord": "Chord"}
+    obj["data_Set"]["songinfo"].update(rhythmTrack="", chordTrack=None)
+    del obj["data_Set"]["songinfo"]["melodyTrack"]
+    assert labels.track_roles(obj) == {"melody": None, "rhythm": None, "chord": None}
+    assert labels.track_roles({}) == labels.track_roles({"data_Set": {"songinfo": None}})
+    assert set(labels.ROLE_FIELDS) == {"melody", "rhythm", "chord"}
+
+
+def test_track_roles_feed_read_midi(tmp_path):
+    from musim_spark.midi import read_midi, write_midi
+    from musim_spark.model import Note, Piece, Track
+
+    path = tmp_path / "a.mid"
+    write_midi(Piece((Track("Lead", (Note(60, 0.0, 0.5),)), Track("Pads", (Note(48, 0.0, 1.0),)))), path)
+    obj = copy.deepcopy(good_label())
+    obj["data_Set"]["songinfo"].update(melodyTrack="lead", chordTrack="Pads", rhythmTrack="")
+    piece = read_midi(path, **labels.track_roles(obj))
+    assert [(t.name, t.role) for t in piece.tracks] == [("Lead", "melody"), ("Pads", "chord")]
+
+
+def test_field_text_keeps_strings_and_writes_other_values_as_json():
+    assert labels.field_text("노래") == "노래" and labels.field_text("") == ""
+    assert labels.field_text(None) is None and labels.field_text({"a": "가"}) == '{"a": "가"}'

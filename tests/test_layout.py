@@ -57,3 +57,25 @@ def test_label_paths_never_leave_the_root(bad):
 
 def test_label_path_inner_dotdot_that_stays_inside_is_normalised():
     assert layout.normalize_label_path("Similar\\Rock\\..\\Rock\\a.wav") == "Similar/Rock/a.wav"
+
+
+@pytest.mark.parametrize("name, tooling", [
+    ("_truth", True), ("_zip", True), (".git", True), ("Similar", False), ("Regular", False), ("Org", False),
+    ("Cover_Rhythm_A", False), ("a_b", False),
+])
+def test_tooling_folders(name, tooling):
+    assert layout.is_tooling_folder(name) is tooling
+
+
+def test_generator_zip_and_ingest_listing_hold_the_same_files(tmp_path):
+    """One rule of which files belong to a data set: the zip writer and the ingest listing agree."""
+    from musim_spark.ingest.scan import list_files
+    from musim_spark.sampledata.zipparts import dataset_files
+
+    for rel in ("Similar/Rock/00001/Org/a.mid", "Regular/readme.md", "_root_note.txt", "_truth/faults.csv",
+                "_zip/set.zip.part0", ".git/HEAD", "Similar/.cache/x", "Similar/Rock/_old/y.mid"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x")
+    listed = [f.path for f in list_files(tmp_path)]
+    assert listed == dataset_files(tmp_path) == ["Regular/readme.md", "Similar/Rock/00001/Org/a.mid",
+                                                  "_root_note.txt"]

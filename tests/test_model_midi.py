@@ -1,16 +1,28 @@
 import numpy as np
 import pytest
 
-from musim_spark.errors import InputError, QuarantineReason
+from musim_spark.errors import InputError, MusimError, ParameterError, QuarantineReason
 from musim_spark.midi import read_midi, write_midi
 from musim_spark.model import Note, Piece, Track
 
 
 def test_note_validation():
-    with pytest.raises(ValueError):
+    with pytest.raises(ParameterError, match="before or when it starts"):
         Note(60, 1.0, 1.0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ParameterError, match="outside 0-127"):
         Note(128, 0.0, 1.0)
+    with pytest.raises(ValueError):  # ParameterError is a ValueError: older callers keep catching it
+        Note(-1, 0.0, 1.0)
+
+
+def test_model_errors_are_parameter_errors():
+    with pytest.raises(ParameterError, match="not one of"):
+        Track("Melody", role="lead")
+    piece = Piece((Track("Melody"), Track("Chord")))
+    assert piece.track("melody") is piece.tracks[0]
+    with pytest.raises(ParameterError, match=r"no track 'Bass'; tracks: \['Melody', 'Chord'\]"):
+        piece.track("Bass")
+    assert issubclass(ParameterError, MusimError) and issubclass(ParameterError, ValueError)
 
 
 def test_write_read_round_trip_with_roles(tmp_path):

@@ -1,4 +1,7 @@
+"""Run ids (musim_spark.runs) and the runs table (musim_spark.io.runs_table)."""
+
 import datetime as dt
+import re
 
 import pytest
 
@@ -31,8 +34,16 @@ def test_ids_sort_by_time_and_versions_are_monotone():
 
 
 def test_same_millisecond_differs():
+    # 1000 runs started in the same millisecond: the suffix (6 random hex digits, 16.7 M values)
+    # tells them apart. Expected collisions ~0.03, so more than 2 means far fewer than 16.7 M
+    # values (a 2-value, 1-byte or 2-byte suffix all fail here).
     t = dt.datetime(2026, 3, 1, tzinfo=UTC)
-    assert len({new_run_id(t) for _ in range(20)}) > 1
+    ids = [new_run_id(t) for _ in range(1000)]
+    assert all(re.fullmatch(r"r20260301T000000000Z-[0-9a-f]{6}", i) for i in ids)
+    assert len(set(ids)) >= len(ids) - 2
+    # every hex digit shows up in every suffix position (a fixed or narrowed position would not)
+    for pos in range(6):
+        assert len({i[-6 + pos] for i in ids}) == 16
 
 
 @pytest.mark.parametrize("bad", ["", "run-1", "r20261125T093512123Z", "r20261325T093512123Z-1a2b3c",
@@ -43,9 +54,9 @@ def test_malformed_ids_are_refused(bad):
 
 
 def test_record_run_one_row_per_stage(tmp_path):
-    from musim_spark.io import delta
+    from musim_spark.io.read import read_arrow
+    from musim_spark.io.runs_table import record_run
     from musim_spark.io.tables import table_uri
-    from musim_spark.runs import record_run
     from musim_spark.spark import StageSummary
     from musim_spark.status import collect_status
 
@@ -58,7 +69,7 @@ def test_record_run_one_row_per_stage(tmp_path):
     assert again.skipped
     record_run(wh, run_id=rid, summary=StageSummary("ingest", 10, 9, 1, 3.0), status="ok",
                finished_at=t + dt.timedelta(seconds=60))
-    rows = delta.read_arrow(table_uri(wh, "runs")).to_pylist()
+    rows = read_arrow(table_uri(wh, "runs")).to_pylist()
     assert len(rows) == 1
     assert (rows[0]["status"], rows[0]["rows_out"], rows[0]["finished_at"]) == ("ok", 9, t + dt.timedelta(seconds=60))
     assert rows[0]["started_at"] == t + dt.timedelta(seconds=57)
@@ -68,16 +79,16 @@ def test_record_run_one_row_per_stage(tmp_path):
 
 
 def test_record_run_of_a_stage_that_failed_before_counting(tmp_path):
-    from musim_spark.io import delta
+    from musim_spark.io.read import read_arrow
+    from musim_spark.io.runs_table import record_run
     from musim_spark.io.tables import table_uri
-    from musim_spark.runs import record_run
 
     wh = str(tmp_path / "wh")
     t = dt.datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
     rid = new_run_id(t)
     record_run(wh, run_id=rid, summary=None, stage="ingest", status="failed", started_at=t,
                finished_at=t + dt.timedelta(seconds=5), metadata={"conf_fingerprint": "abc"})
-    row, = delta.read_arrow(table_uri(wh, "runs")).to_pylist()
+    row, = read_arrow(table_uri(wh, "runs")).to_pylist()
     assert (row["stage"], row["status"], row["rows_in"], row["rows_out"], row["quarantined"]) == (
         "ingest", "failed", None, None, None)
     assert (row["started_at"], row["finished_at"]) == (t, t + dt.timedelta(seconds=5))

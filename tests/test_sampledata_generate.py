@@ -238,25 +238,51 @@ def test_cli(tmp_path, capsys):
     assert main(["sample-data", str(tmp_path / "t"), "--seconds", "1", "--no-audio"]) == 1
 
 
-def test_settings_from_config(tmp_path):
+def test_settings_from_config(tmp_path, monkeypatch):
     from musim_spark.config import load_config
-    from musim_spark.sampledata.command import parse_size, settings_from_config
+    from musim_spark.sampledata.command import parse_size
+    from musim_spark.sampledata.settings import SampleDataSettings
 
-    conf = tmp_path / "c.yaml"
-    conf.write_text("sample_data:\n  pop909_dir: rel/pop\n  midi_noise: 0.28\n", encoding="utf-8")
-    s = settings_from_config(load_config(conf))
-    assert Path(s.pop909_dir).is_absolute() and s.pop909_dir.endswith("rel/pop") and s.midi_noise == 0.28
+    conf = tmp_path / "conf" / "c.yaml"
+    conf.parent.mkdir()
+    conf.write_text("sample_data:\n  pop909_dir: rel/pop\n  soundfont: ~/gm.sf2\n  midi_noise: 0.28\n",
+                    encoding="utf-8")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    s = SampleDataSettings.from_config(load_config(conf))
+    # relative to the working directory, not to the conf file, the package or a checkout
+    assert s.pop909_dir == str((work / "rel" / "pop").resolve()) and s.midi_noise == 0.28
+    assert s.soundfont == str(Path("~/gm.sf2").expanduser().resolve())
+    assert SampleDataSettings.from_config(None).pop909_dir == str((work / ".." / "shared" / "data" / "pop909").resolve())
     conf.write_text("sample_data:\n  midi_nosie: 0.28\n", encoding="utf-8")
     with pytest.raises(ParameterError, match="midi_nosie"):
-        settings_from_config(load_config(conf))
+        SampleDataSettings.from_config(load_config(conf))
     with pytest.raises(ParameterError):
         parse_size("5Q")
+
+
+def test_settings_defaults_are_the_packaged_defaults():
+    """The dataclass defaults (``from_config(None)``) equal the packaged default configuration."""
+    import dataclasses
+
+    from musim_spark.config import load_config
+    from musim_spark.sampledata.settings import SampleDataSettings
+
+    packaged = dict(load_config(None).section("sample_data"))
+    assert set(packaged) == {f.name for f in dataclasses.fields(SampleDataSettings)}
+    defaults = SampleDataSettings()
+    for name, value in packaged.items():
+        assert getattr(defaults, name) == (dict(value) if name == "genre_mix" else value), name
+    assert SampleDataSettings.from_config(None) == SampleDataSettings.from_config(load_config(None))
 
 
 def test_build_tracks_is_what_generate_writes(tmp_path):
     """The in-memory builder (benchmarks, similarity cohort) gives the same truth rows and the same
     clean and delivered MIDI bytes as the files ``generate`` writes, seed for seed."""
-    from musim_spark.sampledata.generate import build_tracks, midi_bytes, plan_originals
+    from musim_spark.sampledata.generate import build_tracks
+    from musim_spark.sampledata.plan import plan_originals
+    from musim_spark.sampledata.writer import midi_bytes
     from musim_spark.sampledata.source import list_songs
 
     kw = dict(seconds=8, cover_types=["Rhythm_A", "Tempo_C"], midi_noise=0.3, pop909_dir=POP909)

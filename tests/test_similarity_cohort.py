@@ -86,6 +86,16 @@ def test_normalised_scores_separate_noisy_copies_from_other_songs():
     assert copy.chord.normalised > S.chord_threshold
     assert copy.melody.score > 50.0 > diff.melody.score
     assert copy.similar and not diff.similar
+    # pinned near the measured values (raw 0-100 alignment scores, then S-norm z in cohort spreads)
+    raw = [[f.raw_score for f in (r.melody, r.rhythm, r.chord)] for r in (copy, diff)]
+    assert raw == [pytest.approx([65.833, 71.724, 68.657], abs=0.5), pytest.approx([2.652, 35.445, 16.604], abs=0.5)]
+    assert [copy.melody.normalised, copy.chord.normalised, diff.melody.normalised] == pytest.approx(
+        [12.376, 12.291, -0.274], abs=0.05)
+    # the z-score is the S-norm of the raw score against both tracks' statistics, by hand
+    (ca, sa), (cb, sb) = ((st[k].center[0], st[k].spread[0]) for k in ("noisy", "f"))
+    by_hand = 0.5 * ((copy.melody.raw_score - ca) / sa + (copy.melody.raw_score - cb) / sb)
+    assert copy.melody.normalised == pytest.approx(by_hand, abs=1e-12)
+    assert copy.melody.score == pytest.approx(C.calibrated_score(by_hand, S.melody_threshold, S.score_slope))
     # stats passed in or computed inside: the same result
     again = compare_features(noisy, f, settings=S)
     assert again.melody.score == pytest.approx(copy.melody.score)
@@ -108,6 +118,7 @@ def test_rhythm_holds_when_pulse_tracking_picks_another_metrical_level(monkeypat
     assert R.pulse_ratio(double.pulse, f.pulse) == pytest.approx(0.5, rel=0.05)
     both_ways = [R.rhythm_similarity(double, f, settings=S).score, R.rhythm_similarity(f, double, settings=S).score]
     assert min(both_ways) > 85.0
+    assert both_ways == pytest.approx([91.961, 96.381], abs=0.5)   # measured
     # without matching the levels the same pair loses most of its rhythm score
     monkeypatch.setattr(R, "match_metrical_level", lambda patterns, pulse, other, phase=0: (patterns, pulse))
     assert R.rhythm_similarity(double, f, settings=S).score < min(both_ways) - 20.0

@@ -8,8 +8,9 @@ import json
 import pyarrow as pa
 
 from musim_spark import cli
-from musim_spark.io import delta
+from musim_spark.io.plan import WritePlan
 from musim_spark.io.tables import TABLES, table_uri
+from musim_spark.io.write import write_arrow
 from musim_spark.runs import new_run_id
 from musim_spark.status import collect_status, format_status
 
@@ -44,21 +45,21 @@ def build_warehouse(wh):
     t0 = dt.datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
     r1, r2 = new_run_id(t0), new_run_id(t0 + dt.timedelta(minutes=5))
     tracks = TABLES["tracks"]
-    delta.write_arrow(fill(tracks.schema, 7, run_id=[r1] * 7), table_uri(wh, "tracks"), schema=tracks.schema,
-                      mode="append", run_id=r1, app_id="ingest:tracks")
-    delta.write_arrow(fill(tracks.schema, 2, run_id=[r2] * 2), table_uri(wh, "tracks"), schema=tracks.schema,
-                      mode="append", run_id=r2, app_id="ingest:tracks")
+    write_arrow(fill(tracks.schema, 7, run_id=[r1] * 7), WritePlan(
+        table_uri(wh, "tracks"), schema=tracks.schema, mode="append", run_id=r1, app_id="ingest:tracks"))
+    write_arrow(fill(tracks.schema, 2, run_id=[r2] * 2), WritePlan(
+        table_uri(wh, "tracks"), schema=tracks.schema, mode="append", run_id=r2, app_id="ingest:tracks"))
     q = TABLES["quarantine"]
     reasons = ["WAV_TRUNCATED", "WAV_TRUNCATED", "MIDI_CORRUPT", "WAV_TRUNCATED"]
-    delta.write_arrow(fill(q.schema, 4, reason=reasons, stage=["ingest"] * 4, run_id=[r2] * 4),
-                      table_uri(wh, "quarantine"), schema=q.schema, mode="append", run_id=r2, app_id="ingest:q")
+    write_arrow(fill(q.schema, 4, reason=reasons, stage=["ingest"] * 4, run_id=[r2] * 4), WritePlan(
+        table_uri(wh, "quarantine"), schema=q.schema, mode="append", run_id=r2, app_id="ingest:q"))
     runs = TABLES["runs"]
-    delta.write_arrow(
+    write_arrow(
         fill(runs.schema, 2, run_id=[r1, r2], stage=["ingest", "ingest"], status=["ok", "ok"],
              started_at=[t0, t0 + dt.timedelta(minutes=5)],
              finished_at=[t0 + dt.timedelta(seconds=30), t0 + dt.timedelta(minutes=5, seconds=12)],
              rows_in=[7, 6], rows_out=[7, 2], quarantined=[0, 4]),
-        table_uri(wh, "runs"), schema=runs.schema, mode="append", run_id=r2, app_id="musim:runs")
+        WritePlan(table_uri(wh, "runs"), schema=runs.schema, mode="append", run_id=r2, app_id="musim:runs"))
     return r1, r2
 
 

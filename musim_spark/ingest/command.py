@@ -1,4 +1,4 @@
-"""``musim ingest --root DATA``: the CLI face of :func:`musim_spark.ingest.stage.run_ingest`.
+"""``musim ingest --root DATA``: the CLI face of :func:`musim_spark.ingest.stage.run_ingest_lazily`.
 
 Prints the stage line (``ingest: rows in N, rows out N, quarantined N, 12.3 s``), the track and
 file reconciliation, and where the tables are.
@@ -28,28 +28,15 @@ def run(args: argparse.Namespace, config) -> int:
     """Run the stage; returns 0 (rejected inputs are quarantined, not failures)."""
     from ..io.tables import table_uri
     from ..runs import new_run_id
-    from ..spark import build_spark_session
     from .settings import IngestSettings
-    from .stage import run_ingest
+    from .stage import run_ingest_lazily
 
-    settings = IngestSettings.from_section(config.section("ingest"))
+    settings = IngestSettings.from_config(config)
     if args.no_audio:
         settings = dataclasses.replace(settings, require_audio=False)
     run_id = args.run_id or new_run_id()
-    sessions = []
-
-    def session():
-        # Started on first use: a rerun with nothing to parse never pays the JVM start.
-        if not sessions:
-            sessions.append(build_spark_session(config.spark, app_suffix=":ingest"))
-        return sessions[0]
-
-    try:
-        summary = run_ingest(session, config, root=args.root, warehouse=args.warehouse, run_id=run_id,
-                             settings=settings)
-    finally:
-        for s in sessions:
-            s.stop()
+    # Spark starts only if there is something to parse: a rerun over unchanged data never pays the JVM start.
+    summary = run_ingest_lazily(config, root=args.root, warehouse=args.warehouse, run_id=run_id, settings=settings)
     summary.print()
     print(summary.details())
     if summary.landing:

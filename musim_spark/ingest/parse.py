@@ -6,7 +6,8 @@ rejected track are quarantined as ``TRACK_REJECTED`` (the detail names the bad f
 - ``.wav``: RIFF/WAVE chunk headers only (:mod:`.wavheader`): format, and that the ``data`` chunk
   fits in the file. The samples are hashed, never decoded.
 - ``.mid``: parsed with :func:`musim_spark.midi.read_midi` (``MIDI_CORRUPT``, ``MIDI_EMPTY``);
-  track roles from the label's ``melodyTrack``/``rhythmTrack``/``chordTrack``.
+  track roles from the label's ``melodyTrack``/``rhythmTrack``/``chordTrack``
+  (:func:`musim_spark.labels.track_roles`).
 - ``.json``: :func:`musim_spark.labels.load_label` (BOM, ``songInfo``), optionally the full JSON
   Schema, ``soundPath``/``midiPath`` inside the root (``LABEL_PATH_ESCAPES_ROOT``) and naming this
   track's own files (``LABEL_INVALID`` otherwise).
@@ -27,6 +28,8 @@ import xml.parsers.expat
 from typing import Any, Mapping
 
 from ..errors import InputError, QuarantineReason
+from ..labels import (ROLE_FIELDS, field_number, field_text, label_file_paths, load_label, songinfo_numbers,
+                      track_roles, validate_label)
 from ..layout import TrackId
 from .scan import MEMBERS, Rejection, TrackFiles
 from .settings import IngestSettings
@@ -138,21 +141,15 @@ def check_xml(path: str, *, name: str, algorithm: str = "sha256", chunk: int = 1
     return h.hexdigest()
 
 
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
 def label_row(obj: Mapping[str, Any], raw_text: str, *, track_id: str) -> dict:
     """The ``labels`` row of a parsed label: every field as delivered (text), lists as JSON text."""
     ds = obj.get("data_Set", {})
     info = ds.get("songinfo", {}) or {}
     sound = ds.get("soundFile", {}) or {}
     row: dict[str, Any] = {"track_id": track_id}
-    row.update({col: _text(ds.get(key)) for key, col in _TOP_FIELDS.items()})
-    row.update({col: _text(info.get(key)) for key, col in _SONGINFO_FIELDS.items()})
-    row.update({col: _text(sound.get(key)) for key, col in _SOUNDFILE_FIELDS.items()})
+    row.update({col: field_text(ds.get(key)) for key, col in _TOP_FIELDS.items()})
+    row.update({col: field_text(info.get(key)) for key, col in _SONGINFO_FIELDS.items()})
+    row.update({col: field_text(sound.get(key)) for key, col in _SOUNDFILE_FIELDS.items()})
     row.update({
         col: (json.dumps(ds[key], ensure_ascii=False) if key in ds else None) for key, col in _JSON_FIELDS.items()
     })
@@ -160,17 +157,7 @@ def label_row(obj: Mapping[str, Any], raw_text: str, *, track_id: str) -> dict:
     return row
 
 
-def _float(value: Any) -> float | None:
-    try:
-        f = float(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-    return f if f == f and abs(f) != float("inf") else None
-
-
 def _check_label(data: bytes, rel: str, track: TrackFiles, settings: IngestSettings) -> dict:
-    from ..labels import label_file_paths, load_label, validate_label
-
     obj = load_label(data, path=rel)
     # Paths first: an escaping path is the more specific (and more dangerous) fault.
     sound_rel, midi_rel = label_file_paths(obj, path=rel)
@@ -235,13 +222,11 @@ def parse_track(root: str, track: TrackFiles, *, settings: IngestSettings = Inge
     except OSError as exc:
         errors.append(_unreadable("json", js.path, exc))
     mid = members["mid"]
-    info = (label_obj or {}).get("data_Set", {}).get("songinfo", {}) if label_obj else {}
+    roles = track_roles(label_obj) if label_obj else {}
     midi_bytes = b""
     try:
         with open(_abs(root, mid.path), "rb") as f:
             midi_bytes = f.read()
-        roles = {role: _text(info.get(key)) or None
-                 for role, key in (("melody", "melodyTrack"), ("rhythm", "rhythmTrack"), ("chord", "chordTrack"))}
         piece = read_midi(midi_bytes, name=mid.path, **roles)
     except InputError as exc:
         errors.append(exc)
@@ -320,8 +305,6 @@ def _rejections(track: TrackFiles, errors: list[InputError]) -> list[Rejection]:
 
 def _track_row(tid: TrackId, track: TrackFiles, hashes: Mapping[str, str | None], wav: WavInfo | None, piece,
                label: Mapping[str, Any]) -> dict:
-    from ..labels import songinfo_numbers
-
     ds = label["data_Set"]
     info = ds["songinfo"]
     numbers = songinfo_numbers(label)
@@ -346,19 +329,18 @@ def _track_row(tid: TrackId, track: TrackFiles, hashes: Mapping[str, str | None]
         "midi_notes": piece.n_notes,
         "midi_end_s": float(piece.end_time),
         "midi_tempo_bpm": piece.tempo_bpm,
-        "category": _text(info.get("category")),
-        "title": _text(info.get("title")),
-        "song_genre": _text(info.get("songGenre")),
+        "category": field_text(info.get("category")),
+        "title": field_text(info.get("title")),
+        "song_genre": field_text(info.get("songGenre")),
         "bpm": numbers["bpm"],
-        "song_key": _text(info.get("songKey")),
-        "melody_track": _text(info.get("melodyTrack")),
-        "rhythm_track": _text(info.get("rhythmTrack")),
-        "chord_track": _text(info.get("chordTrack")),
+        "song_key": field_text(info.get("songKey")),
+        # as delivered ("" stays ""), unlike track_roles, which reads them for the MIDI
+        **{f"{role}_track": field_text(info.get(key)) for role, key in ROLE_FIELDS.items()},
         "similarity_coefficient": numbers["similarity_coefficient"],
         "melody_similarity": numbers["melody_similarity"],
         "rhythm_similarity": numbers["rhythm_similarity"],
         "chord_similarity": numbers["chord_similarity"],
-        "play_time_s": _float((ds.get("soundFile") or {}).get("playTime")),
+        "play_time_s": field_number((ds.get("soundFile") or {}).get("playTime")),
     })
     return row
 

@@ -8,7 +8,7 @@ track's member, or a :class:`Rejection` (``STRAY_FILE``, ``NAME_FOLDER_MISMATCH`
 missing file (its expected path) and ``TRACK_REJECTED`` for each file they do have.
 
 Folders whose name starts with ``_`` or ``.`` are tooling output (``_truth/``, ``_zip/``) and are
-not part of the data set.
+not part of the data set (:func:`musim_spark.layout.is_tooling_folder`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import posixpath
 from typing import Mapping
 
 from ..errors import InputError, ParameterError, QuarantineReason
-from ..layout import EXTENSIONS, TrackId, parse_relative_path, parse_track_id
+from ..layout import EXTENSIONS, TrackId, is_tooling_folder, parse_relative_path, parse_track_id
 
 __all__ = [
     "MEMBERS",
@@ -187,7 +187,7 @@ def list_files(root: str | os.PathLike) -> list[FileStat]:
         with os.scandir(folder) as it:
             for entry in it:
                 if entry.is_dir(follow_symlinks=False):
-                    if not entry.name.startswith(("_", ".")):
+                    if not is_tooling_folder(entry.name):
                         stack.append(entry.path)
                     continue
                 rel = os.path.relpath(entry.path, base).replace(os.sep, "/")

@@ -2,9 +2,14 @@
 
 Examples
 --------
->>> s = IngestSettings.from_section({"tracks_per_task": 8, "wav_format": {"channels": 1}})
+>>> from musim_spark.config import Config, SparkSettings
+>>> conf = Config(path="example.yaml", spark=SparkSettings(),
+...               sections={"ingest": {"tracks_per_task": 8, "wav_format": {"channels": 1}}})
+>>> s = IngestSettings.from_config(conf)
 >>> s.tracks_per_task, s.wav_format.channels, s.wav_format.sample_rate
 (8, 1, 44100)
+>>> IngestSettings.from_config(None) == IngestSettings()
+True
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import dataclasses
 import hashlib
 from typing import Any, Mapping
 
-from ..config import section_dataclass
+from ..config import Config, section_dataclass
 from ..errors import ParameterError
 from .wavheader import WavFormat
 from .zipparts import ZipBounds
@@ -67,8 +72,26 @@ class IngestSettings:
             raise ParameterError(f"ingest.tracks_per_task must be >= 1, got {self.tracks_per_task}")
 
     @classmethod
-    def from_section(cls, section: Mapping[str, Any]) -> "IngestSettings":
-        """Build from the ``ingest:`` mapping of conf (nested ``wav_format`` and ``zip`` mappings)."""
+    def from_config(cls, config: Config | None) -> "IngestSettings":
+        """The settings of ``config``'s ``ingest:`` section (unknown keys refused, at any depth).
+
+        Parameters
+        ----------
+        config : musim_spark.config.Config or None
+            None: the dataclass defaults (the same as the packaged default configuration).
+
+        Raises
+        ------
+        ParameterError
+            On an unknown key or a bad value.
+        """
+        if config is None:
+            return cls()
+        return cls._from_mapping(config.section("ingest"))
+
+    @classmethod
+    def _from_mapping(cls, section: Mapping[str, Any]) -> "IngestSettings":
+        """Build from the ``ingest:`` mapping (nested ``wav_format`` and ``zip`` mappings)."""
         values = dict(section)
         if "wav_format" in values:
             values["wav_format"] = section_dataclass(WavFormat, values["wav_format"], where="ingest.wav_format")

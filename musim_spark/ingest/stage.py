@@ -1,15 +1,16 @@
 """The ingest stage: list on the driver, parse in Spark tasks, commit each table once.
 
 1. Input: a data-set root, or a directory of split zip parts landed (incrementally) into
-   ``<warehouse>/<landing_dir>/<NAME>/`` (:mod:`.zipparts`).
+   ``<warehouse>/<landing_dir>/<NAME>/`` (:func:`.delivery.resolve_root`).
 2. The driver lists the root (:func:`.scan.scan_root`: stat only) and plans against what the
    ``tracks`` and ``quarantine`` tables already hold (:func:`.incremental.plan_run`).
 3. Tracks to (re)parse become a DataFrame of descriptors (paths, sizes, times), cut into
-   tasks of about ``tracks_per_task`` tracks (contiguous ids, balanced by bytes); ``mapInArrow`` runs
-   :func:`.parse.parse_track` on each, returning one row per track with its ``tracks`` row,
-   ``labels`` row, ``notes`` and ``quarantine`` rows as nested columns. The result is persisted so
-   the four writes below do not parse twice.
-4. Commits, in this order, each one transaction (:func:`musim_spark.io.delta.write_dataframe`):
+   tasks of about ``tracks_per_task`` tracks (contiguous ids, balanced by bytes:
+   :func:`.rows.descriptor_slices`); ``mapInArrow`` runs :func:`.rows.parse_descriptors` on each
+   batch, returning one row per track with its ``tracks`` row, ``labels`` row, ``notes`` and
+   ``quarantine`` rows as nested columns. The result is persisted so the four writes below do not
+   parse twice.
+4. Commits, in this order, each one transaction (:func:`musim_spark.io.spark_io.write_dataframe`):
    ``labels`` and ``notes`` (replace by ``track_id``), ``quarantine`` (append: task rows plus
    the driver's), then ``tracks`` (replace by ``track_id``). ``tracks`` is what the next run
    compares against, so it goes last: a run that dies between commits leaves those tracks
@@ -18,6 +19,9 @@
 5. One row in ``runs``.
 
 The same run id twice commits nothing twice (app transactions in every commit).
+
+This is the Spark module of ingest; what runs inside the tasks, and everything else, is pure
+(:mod:`.rows`, :mod:`.delivery`, :mod:`.scan`, :mod:`.incremental`, :mod:`.parse`).
 """
 
 from __future__ import annotations
@@ -26,30 +30,32 @@ import dataclasses
 import datetime as dt
 import os
 import time
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import pyarrow as pa
 
-from ..errors import ParameterError
-from ..io import delta
-from ..io.tables import TABLES, spark_schema, table_uri
-from ..runs import record_run
-from ..spark import StageSummary
+from ..io.plan import WritePlan
+from ..io.read import read_arrow, table_exists, table_row_count
+from ..io.runs_table import record_run
+from ..io.settings import DeltaSettings
+from ..io.spark_io import spark_schema, write_dataframe
+from ..io.tables import TABLES, table_uri
+from ..io.write import write_arrow
+from ..spark import StageSummary, build_spark_session
+from .delivery import describe_landing, resolve_root
 from .incremental import Plan, plan_run, previous_good_state, previous_quarantine_state
-from .parse import NOTE_COLUMNS, ParsedTrack, parse_track, quarantine_row, unexpected_failure
-from .scan import MEMBERS, FileStat, Listing, Rejection, TrackFiles, scan_root
+from .rows import (DESCRIPTOR_SCHEMA, PARSED_SCHEMA, descriptor_slices, parse_descriptors, rejection_table,
+                   timestamps_to_us)
+from .scan import MEMBERS, Listing, Rejection, scan_root
 from .settings import IngestSettings
-from .zipparts import LandingResult, find_zip_parts, land_archive
+from .zipparts import LandingResult
 
-__all__ = ["IngestSummary", "run_ingest", "resolve_root"]
+if TYPE_CHECKING:  # pragma: no cover
+    from pyspark.sql import SparkSession
+
+__all__ = ["IngestSummary", "run_ingest", "run_ingest_lazily"]
 
 STAGE = "ingest"
-
-_DESCRIPTOR_SCHEMA = pa.schema(
-    [pa.field("track_id", pa.string(), False)]
-    + [f for m in MEMBERS for f in (
-        pa.field(f"{m}_path", pa.string()), pa.field(f"{m}_bytes", pa.int64()), pa.field(f"{m}_mtime", pa.int64()))]
-)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,169 +116,17 @@ class IngestSummary(StageSummary):
         )
 
 
-def resolve_root(root: str | os.PathLike, warehouse: str | os.PathLike, settings: IngestSettings
-                 ) -> tuple[str, LandingResult | None]:
-    """The data-set root to list: ``root`` itself, or the landing directory of its zip parts.
-
-    ``root`` is treated as split-zip input when it holds ``*.zip.part<N>`` files and no
-    ``Similar``/``Regular`` folder.
-
-    Raises
-    ------
-    ParameterError
-        If ``root`` is not a directory, or holds parts of more than one archive.
-    InputError
-        From :func:`.zipparts.land_archive` (unreadable archive, over the total bound).
-    """
-    base = os.path.abspath(os.fspath(root))
-    if not os.path.isdir(base):
-        raise ParameterError(f"--root {root}: not a directory")
-    if any(os.path.isdir(os.path.join(base, k)) for k in ("Similar", "Regular")):
-        return base, None
-    archives = find_zip_parts(base)
-    if not archives:
-        return base, None
-    if len(archives) > 1:
-        raise ParameterError(f"--root {root}: parts of {len(archives)} archives ({sorted(archives)}); "
-                             f"give one archive's parts per directory")
-    (name, parts), = archives.items()
-    landing = os.path.join(os.path.abspath(os.fspath(warehouse)), settings.landing_dir, name)
-    result = land_archive(parts, landing, name=name, bounds=settings.zip)
-    return result.root, result
-
-
-def _now_us() -> int:
-    return int(dt.datetime.now(dt.timezone.utc).timestamp() * 1_000_000)
-
-
-def _ts_to_us(table: pa.Table, columns) -> pa.Table:
-    for c in columns:
-        i = table.schema.get_field_index(c)
-        if i >= 0:
-            table = table.set_column(i, c, table.column(c).cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()))
-    return table
-
-
-def _previous_state(warehouse: str) -> tuple[dict, dict, dict, dict]:
-    tracks_uri, q_uri = table_uri(warehouse, "tracks"), table_uri(warehouse, "quarantine")
-    good, run_of = {}, {}
-    if delta.table_exists(tracks_uri):
-        cols = ["track_id", "run_id"] + [f"{m}_{k}" for m in MEMBERS for k in ("path", "bytes", "mtime")]
-        rows = _ts_to_us(delta.read_arrow(tracks_uri, columns=cols), [f"{m}_mtime" for m in MEMBERS]).to_pylist()
-        good = previous_good_state(rows)
-        run_of = {r["track_id"]: r["run_id"] for r in rows}
-    rejected, loose = {}, {}
-    if delta.table_exists(q_uri):
-        q = delta.read_arrow(q_uri, columns=["path", "track_id", "stage", "reason", "file_bytes", "file_mtime",
-                                             "run_id"], filter=[("stage", "=", STAGE)])
-        rejected, loose = previous_quarantine_state(_ts_to_us(q, ["file_mtime"]).to_pylist())
-    return good, run_of, rejected, loose
-
-
-def _descriptor_rows(tracks: list[TrackFiles], n_tasks: int) -> list[list[tuple]]:
-    """Cut the tracks, sorted by id, into ``n_tasks`` contiguous slices of about equal bytes.
-
-    Contiguous ids keep each written file's ``track_id`` min/max range narrow, so a later
-    replace-by-key rewrites only the few files that can hold a changed track (delta-rs prunes
-    files by those statistics).
-    """
-    ordered = sorted(tracks, key=lambda t: t.track_id)
-    sizes = [sum(f.size for f in t.members.values()) for t in ordered]
-    total = sum(sizes) or 1
-    slices: list[list[tuple]] = [[] for _ in range(n_tasks)]
-    done = 0
-    for t, size in zip(ordered, sizes):
-        index = min(n_tasks - 1, done * n_tasks // total)
-        done += size
-        row = [t.track_id]
-        for m in MEMBERS:
-            f = t.members.get(m)
-            row += [f.path, f.size, f.mtime_us] if f else [None, None, None]
-        slices[index].append(tuple(row))
-    return slices
-
-
-def _parse_partition_fn(root: str, settings: IngestSettings, run_id: str, now_us: int) -> Callable:
-    """The ``mapInArrow`` function: descriptor batches in, parsed-track batches out."""
-    from ..layout import parse_track_id
-
-    out_schema = _parsed_schema()
-    note_struct = out_schema.field("notes").type.value_type
-    note_names = [f.name for f in note_struct]
-
-    def parse_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            ids, tracks, labels, quarantine = [], [], [], []
-            note_cols: dict[str, list] = {c: [] for c in NOTE_COLUMNS}
-            offsets = [0]
-            for d in batch.to_pylist():
-                members = {
-                    m: FileStat(d[f"{m}_path"], d[f"{m}_bytes"], d[f"{m}_mtime"])
-                    for m in MEMBERS if d[f"{m}_path"] is not None
-                }
-                tf = TrackFiles(parse_track_id(d["track_id"]), members)
-                try:
-                    parsed = parse_track(root, tf, settings=settings)
-                except Exception as exc:  # noqa: BLE001 - one bad track must not fail the stage
-                    parsed = ParsedTrack(tf.track_id, rejections=unexpected_failure(tf, exc))
-                ids.append(d["track_id"])
-                if parsed.track is not None:
-                    parsed.track.update(root=root, run_id=run_id, ingested_at=now_us)
-                    parsed.label["run_id"] = run_id
-                    for c in NOTE_COLUMNS:
-                        note_cols[c].extend(parsed.notes[c])
-                tracks.append(parsed.track)
-                labels.append(parsed.label)
-                offsets.append(len(note_cols["pitch"]))
-                quarantine.append([quarantine_row(r, run_id=run_id, now_us=now_us) for r in parsed.rejections])
-            n_notes = len(note_cols["pitch"])
-            children = [
-                pa.array(note_cols[name] if name != "run_id" else [run_id] * n_notes, type=note_struct.field(name).type)
-                for name in note_names
-            ]
-            notes = pa.ListArray.from_arrays(pa.array(offsets, pa.int32()),
-                                             pa.StructArray.from_arrays(children, fields=list(note_struct)))
-            yield pa.RecordBatch.from_arrays(
-                [
-                    pa.array(ids, pa.string()),
-                    pa.array(tracks, type=out_schema.field("track").type),
-                    pa.array(labels, type=out_schema.field("label").type),
-                    notes,
-                    pa.array(quarantine, type=out_schema.field("quarantine").type),
-                ],
-                schema=out_schema,
-            )
-
-    return parse_batches
-
-
-def _parsed_schema() -> pa.Schema:
-    return pa.schema([
-        pa.field("track_id", pa.string(), False),
-        pa.field("track", pa.struct(list(TABLES["tracks"].schema))),
-        pa.field("label", pa.struct(list(TABLES["labels"].schema))),
-        pa.field("notes", pa.list_(pa.struct(list(TABLES["notes"].schema)))),
-        pa.field("quarantine", pa.list_(pa.struct(list(TABLES["quarantine"].schema)))),
-    ])
-
-
-def _rejection_table(rows: list[Rejection], run_id: str, now_us: int) -> pa.Table:
-    return pa.Table.from_pylist([quarantine_row(r, run_id=run_id, now_us=now_us) for r in rows],
-                                schema=TABLES["quarantine"].schema)
-
-
-def run_ingest(spark, config, *, root: str | os.PathLike, warehouse: str | os.PathLike, run_id: str,
-               settings: IngestSettings | None = None) -> IngestSummary:
+def run_ingest(spark: SparkSession, config, *, root: str | os.PathLike, warehouse: str | os.PathLike,
+               run_id: str, settings: IngestSettings | None = None) -> IngestSummary:
     """Ingest a data-set root (or split zip parts) into ``tracks``, ``labels``, ``notes``, ``quarantine``.
 
     Parameters
     ----------
-    spark : pyspark.sql.SparkSession or callable
-        The session, or a zero-argument function returning it: then a run with nothing to parse
-        (a nightly rerun over unchanged data) never starts Spark.
+    spark : pyspark.sql.SparkSession
+        The session the parse tasks run in (unused when there is nothing to parse).
     config : musim_spark.config.Config
-        Its ``ingest`` section gives the settings (unless ``settings`` is given); its fingerprint
-        is recorded with every commit.
+        Gives the settings (:meth:`IngestSettings.from_config`, unless ``settings`` is given) and
+        the Delta engine; its fingerprint is recorded with every commit.
     root : path-like
         Data-set root, or a directory of ``NAME.zip.part<N>`` files.
     warehouse : path-like
@@ -294,14 +148,46 @@ def run_ingest(spark, config, *, root: str | os.PathLike, warehouse: str | os.Pa
     InputError
         Zip input that cannot be read at all, or declares more than the configured bound
         (nothing is committed: treating it as an empty data set would delete every track).
+
+    See Also
+    --------
+    run_ingest_lazily : the same, starting a session of its own only when there is something to parse.
     """
+    return _run(lambda: spark, config, root=root, warehouse=warehouse, run_id=run_id, settings=settings)
+
+
+def run_ingest_lazily(config, *, root: str | os.PathLike, warehouse: str | os.PathLike, run_id: str,
+                      settings: IngestSettings | None = None) -> IngestSummary:
+    """:func:`run_ingest` with a Spark session of its own, started only if there are tracks to parse.
+
+    A nightly rerun over unchanged data never pays the JVM start. The session is built from
+    ``config.spark`` (:func:`musim_spark.spark.build_spark_session`, application ``<name>:ingest``)
+    and stopped before this returns. Parameters, result and errors as :func:`run_ingest`.
+    """
+    sessions: list[SparkSession] = []
+
+    def session() -> SparkSession:
+        if not sessions:
+            sessions.append(build_spark_session(config.spark, app_suffix=":ingest"))
+        return sessions[0]
+
+    try:
+        return _run(session, config, root=root, warehouse=warehouse, run_id=run_id, settings=settings)
+    finally:
+        for s in sessions:
+            s.stop()
+
+
+def _run(get_spark: Callable[[], SparkSession], config, *, root: str | os.PathLike,
+         warehouse: str | os.PathLike, run_id: str, settings: IngestSettings | None) -> IngestSummary:
+    """The stage; ``get_spark`` is called (once or more) only when there are tracks to parse."""
     started = time.monotonic()
-    settings = settings or IngestSettings.from_section(config.section("ingest"))
+    settings = settings or IngestSettings.from_config(config)
     warehouse = os.path.abspath(os.fspath(warehouse))
     now_us = _now_us()
     started_at = now_us
     meta = {"stage": STAGE, "conf_fingerprint": config.fingerprint}
-    engine = delta.delta_settings(config).engine
+    engine = DeltaSettings.from_config(config).engine
     try:
         data_root, landing = resolve_root(root, warehouse, settings)
         listing = scan_root(data_root, require_audio=settings.require_audio)
@@ -311,7 +197,7 @@ def run_ingest(spark, config, *, root: str | os.PathLike, warehouse: str | os.Pa
             Rejection(e.path, e.reason, e.detail) for e in (landing.rejected if landing else ())
         ]
         phases = [("land, list and plan", time.monotonic() - started)]
-        summary = _execute(spark, listing, plan, driver_rows, good, settings=settings, warehouse=warehouse,
+        summary = _execute(get_spark, listing, plan, driver_rows, good, settings=settings, warehouse=warehouse,
                            run_id=run_id, now_us=now_us, meta=meta, started=started, landing=landing,
                            phases=phases, engine=engine)
     except Exception:
@@ -321,30 +207,61 @@ def run_ingest(spark, config, *, root: str | os.PathLike, warehouse: str | os.Pa
     return summary
 
 
-def _execute(spark, listing: Listing, plan: Plan, driver_rows: list[Rejection], good: dict, *,
-             settings: IngestSettings, warehouse: str, run_id: str, now_us: int, meta: dict, started: float,
-             landing: LandingResult | None, phases: list, engine: str = "auto") -> IngestSummary:
+def _now_us() -> int:
+    return int(dt.datetime.now(dt.timezone.utc).timestamp() * 1_000_000)
+
+
+def _previous_state(warehouse: str) -> tuple[dict, dict, dict, dict]:
+    tracks_uri, q_uri = table_uri(warehouse, "tracks"), table_uri(warehouse, "quarantine")
+    good, run_of = {}, {}
+    if table_exists(tracks_uri):
+        cols = ["track_id", "run_id"] + [f"{m}_{k}" for m in MEMBERS for k in ("path", "bytes", "mtime")]
+        rows = timestamps_to_us(read_arrow(tracks_uri, columns=cols), [f"{m}_mtime" for m in MEMBERS]).to_pylist()
+        good = previous_good_state(rows)
+        run_of = {r["track_id"]: r["run_id"] for r in rows}
+    rejected, loose = {}, {}
+    if table_exists(q_uri):
+        q = read_arrow(q_uri, columns=["path", "track_id", "stage", "reason", "file_bytes", "file_mtime", "run_id"],
+                       filter=[("stage", "=", STAGE)])
+        rejected, loose = previous_quarantine_state(timestamps_to_us(q, ["file_mtime"]).to_pylist())
+    return good, run_of, rejected, loose
+
+
+def _parse_fn(root: str, settings: IngestSettings, run_id: str, now_us: int
+              ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """The ``mapInArrow`` function: descriptor batches in, parsed-track batches out."""
+
+    def parse_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            yield parse_descriptors(batch, root=root, settings=settings, run_id=run_id, now_us=now_us)
+
+    return parse_batches
+
+
+def _execute(get_spark: Callable[[], SparkSession], listing: Listing, plan: Plan, driver_rows: list[Rejection],
+             good: dict, *, settings: IngestSettings, warehouse: str, run_id: str, now_us: int, meta: dict,
+             started: float, landing: LandingResult | None, phases: list, engine: str = "auto") -> IngestSummary:
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
     delete_ids = sorted(set(plan.delete_track_ids) | {t.track_id for t in plan.to_parse if t.track_id in good})
     delete_keys = pa.table({"track_id": pa.array(delete_ids, pa.string())}) if delete_ids else None
-    driver_q = _rejection_table(driver_rows, run_id, now_us)
+    driver_q = rejection_table(driver_rows, run_id=run_id, now_us=now_us)
     commits: list[str] = []
     parsed = None
     n_good = n_notes = n_task_q = n_task_q_files = 0
     try:
         if plan.to_parse:
-            spark = spark if hasattr(spark, "sparkContext") else spark()
+            spark = get_spark()
             n_tasks = max(1, -(-len(plan.to_parse) // settings.tracks_per_task))
             if settings.max_tasks:
                 n_tasks = min(n_tasks, settings.max_tasks)
-            slices = _descriptor_rows(plan.to_parse, n_tasks)
+            slices = descriptor_slices(plan.to_parse, n_tasks)
             # one byte-balanced slice per partition (parallelize over the rows would cut them by count)
             rdd = spark.sparkContext.parallelize(slices, len(slices)).flatMap(lambda rows: rows)
-            descriptors = spark.createDataFrame(rdd, spark_schema(_DESCRIPTOR_SCHEMA))
+            descriptors = spark.createDataFrame(rdd, spark_schema(DESCRIPTOR_SCHEMA))
             parsed = descriptors.mapInArrow(
-                _parse_partition_fn(listing.root, settings, run_id, now_us), spark_schema(_parsed_schema())
+                _parse_fn(listing.root, settings, run_id, now_us), spark_schema(PARSED_SCHEMA)
             ).persist(StorageLevel.MEMORY_AND_DISK)
             mark = time.monotonic()
             counts = parsed.select(
@@ -361,12 +278,12 @@ def _execute(spark, listing: Listing, plan: Plan, driver_rows: list[Rejection], 
             kw = dict(schema=spec.schema, mode=mode, run_id=run_id, app_id=f"musim:{STAGE}:{name}", metadata=meta)
             if mode == "replace":
                 kw.update(keys=spec.keys, delete_keys=delete_keys)
-            uri = table_uri(warehouse, name)
+            target = WritePlan(table_uri(warehouse, name), **kw)
             mark = time.monotonic()
             if df is not None:
-                res = delta.write_dataframe(df, uri, engine=engine, **kw)
+                res = write_dataframe(df, target, engine=engine)
             else:
-                res = delta.write_arrow(arrow, uri, **kw)
+                res = write_arrow(arrow, target)
             phases.append((f"write {name}", time.monotonic() - mark))
             if not res.skipped:
                 commits.append(f"{name}@{res.version}")
@@ -398,7 +315,7 @@ def _execute(spark, listing: Listing, plan: Plan, driver_rows: list[Rejection], 
             parsed.unpersist()
 
     tracks_uri = table_uri(warehouse, "tracks")
-    good_total = (delta.table_row_count(tracks_uri) or 0) if delta.table_exists(tracks_uri) else 0
+    good_total = (table_row_count(tracks_uri) or 0) if table_exists(tracks_uri) else 0
     # Rows for files that exist under the root (not missing members, REMOVED files or zip entries).
     files_q_now = sum(1 for r in driver_rows if r.size is not None) + n_task_q_files
     files_quarantined = files_q_now + plan.unchanged_rejected_files
@@ -410,10 +327,7 @@ def _execute(spark, listing: Listing, plan: Plan, driver_rows: list[Rejection], 
         unchanged_rejected=plan.unchanged_rejected, removed=plan.removed, parsed=len(plan.to_parse),
         notes_written=n_notes, files_in_tracks=files_in_tracks, files_quarantined=files_quarantined,
         bytes_listed=listing.n_bytes,
-        landing=None if landing is None else (
-            f"{landing.root}: " + ("parts unchanged, not read" if landing.skipped else
-                                   f"{landing.extracted} extracted, {landing.kept} kept, {landing.deleted} deleted, "
-                                   f"{len(landing.rejected)} refused")),
+        landing=describe_landing(landing),
         commits=tuple(commits), phase_seconds=tuple(phases),
     )
 

@@ -2,7 +2,8 @@
 
 Users script against these names and columns (shared/spec/interface.md): extend them freely,
 never rename or drop a column. Every table lives in its own directory under the warehouse
-(:func:`table_uri`); all reads and writes go through :mod:`musim_spark.io.delta`.
+(:func:`table_uri`); all reads and writes go through :mod:`musim_spark.io` (writers take a
+:class:`~musim_spark.io.plan.WritePlan`, readers are in :mod:`musim_spark.io.read`).
 
 Conventions
 -----------
@@ -13,7 +14,7 @@ Conventions
 - ``keys`` are the columns a ``mode="replace"`` write replaces rows by (an incremental stage
   replaces every row of a track it re-processed); ``partition_by`` is the Delta partitioning.
 
-This module imports no pyspark at module level (:func:`spark_schema` imports it when called).
+Pure pyarrow (the Spark form of a schema is :func:`musim_spark.io.spark_io.spark_schema`).
 
 Examples
 --------
@@ -33,6 +34,7 @@ from typing import Mapping
 import pyarrow as pa
 
 from ..errors import ParameterError
+from ..sections import ROW_KEYS
 
 __all__ = [
     "TableSpec",
@@ -41,21 +43,13 @@ __all__ = [
     "SECTION_TYPE",
     "table_spec",
     "table_uri",
-    "spark_schema",
 ]
 
 #: The one timestamp type of every table: microseconds, UTC (Delta protocol (1, 2) compatible).
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 
 #: One same-section entry of ``matches``: where in the query and where in the original (ms).
-SECTION_TYPE = pa.struct(
-    [
-        pa.field("query_start_ms", pa.int64(), nullable=False),
-        pa.field("query_duration_ms", pa.int64(), nullable=False),
-        pa.field("original_start_ms", pa.int64(), nullable=False),
-        pa.field("original_duration_ms", pa.int64(), nullable=False),
-    ]
-)
+SECTION_TYPE = pa.struct([pa.field(key, pa.int64(), nullable=False) for key in ROW_KEYS])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,7 +62,7 @@ class TableSpec:
         Directory name under the warehouse, and the name users script against.
     schema : pa.Schema
         Column names, types and nullability. A field with ``nullable=False`` must never hold a
-        null: :func:`musim_spark.io.delta.write_dataframe` refuses such a write.
+        null: :mod:`musim_spark.io.commit` refuses such a write.
     keys : tuple of str
         The columns identifying the rows a ``mode="replace"`` write replaces.
     partition_by : tuple of str
@@ -307,15 +301,3 @@ def table_uri(warehouse: str | os.PathLike, name: str) -> str:
     if "://" in root:
         return root.rstrip("/") + "/" + name
     return os.path.join(os.path.abspath(root), name)
-
-
-def spark_schema(name_or_schema: str | pa.Schema):
-    """The Spark ``StructType`` of a table (or of any Arrow schema), nullability included.
-
-    Uses pyspark's own Arrow-to-Spark conversion, so the types match what ``mapInArrow`` and
-    ``createDataFrame`` produce. Imports pyspark when called.
-    """
-    from pyspark.sql.pandas.types import from_arrow_schema
-
-    schema = table_spec(name_or_schema).schema if isinstance(name_or_schema, str) else name_or_schema
-    return from_arrow_schema(schema)

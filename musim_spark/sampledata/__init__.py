@@ -9,9 +9,13 @@ Modules, one concern each:
 * :mod:`.render` renders audio and stems with FluidSynth.
 * :mod:`.musicxml` converts MIDI to byte-stable MusicXML.
 * :mod:`.labeling` builds the label JSON.
+* :mod:`.plan` plans the originals, builds one in memory, derives the seeds and runs the workers
+  (shared by :mod:`.generate` and :mod:`.faults`).
+* :mod:`.writer` writes one track's files.
 * :mod:`.faults` writes the bad inputs of ``--faults``.
 * :mod:`.zipparts` delivers the set as split zip parts.
-* :mod:`.generate` orchestrates; :mod:`.command` is the CLI.
+* :mod:`.generate` orchestrates; :mod:`.settings` is the ``sample_data`` configuration section;
+  :mod:`.command` is the CLI.
 
 Nothing here imports pyspark. The entry point is
 :func:`musim_spark.sampledata.generate.generate` (no shortcut here: the submodule of the same

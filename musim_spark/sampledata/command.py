@@ -1,20 +1,21 @@
 """``musim sample-data OUT``: write a generated data set (options as shared/spec/interface.md).
 
-Defaults of the options come from the ``sample_data`` section of the configuration.
+Defaults of the options come from the ``sample_data`` section of the configuration
+(:class:`~musim_spark.sampledata.settings.SampleDataSettings`); relative paths, in options or
+in the configuration, are relative to the current working directory.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import re
 from pathlib import Path
 
-from ..config import section_dataclass
 from ..errors import ParameterError
-from .generate import SampleDataSettings, generate
+from .generate import generate
+from .settings import SampleDataSettings
 
-__all__ = ["add_arguments", "run", "parse_size", "settings_from_config"]
+__all__ = ["add_arguments", "run", "parse_size"]
 
 _UNITS = {"": 1, "B": 1, "K": 1024, "KB": 1024, "M": 1024 ** 2, "MB": 1024 ** 2, "G": 1024 ** 3, "GB": 1024 ** 3}
 
@@ -36,23 +37,6 @@ def parse_size(text: str) -> int:
     return size
 
 
-def _repo_root() -> Path:
-    return Path(__file__).resolve().parents[2]
-
-
-def settings_from_config(config) -> SampleDataSettings:
-    """The ``sample_data`` section as :class:`SampleDataSettings`; relative paths (POP909 folder,
-    soundfont) are resolved against the repository root."""
-    s = section_dataclass(SampleDataSettings, config.section("sample_data"), where=f"{config.path}: sample_data")
-    def resolve(value: str | None) -> str | None:
-        if not value:
-            return value
-        p = Path(value).expanduser()
-        return str((p if p.is_absolute() else _repo_root() / p).resolve())
-
-    return dataclasses.replace(s, pop909_dir=resolve(s.pop909_dir), soundfont=resolve(s.soundfont))
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("out", metavar="OUT", help="data-set root to create (empty, absent, or a previous set)")
     parser.add_argument("--songs", type=int, default=None, help="Similar originals, each with its covers")
@@ -72,7 +56,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, config) -> int:
-    s = settings_from_config(config)
+    s = SampleDataSettings.from_config(config)
+    pop909 = args.pop909 or s.pop909_dir
+    if not Path(pop909).is_dir():
+        where = "--pop909" if args.pop909 else f"sample_data.pop909_dir of {config.path}"
+        raise ParameterError(f"POP909 directory not found: {pop909} (from {where}; relative paths are "
+                             "relative to the working directory)")
     summary = generate(
         args.out,
         songs=s.songs if args.songs is None else args.songs,
@@ -84,7 +73,7 @@ def run(args: argparse.Namespace, config) -> int:
         audio=not args.no_audio,
         zip_parts=parse_size(args.zip_parts) if args.zip_parts else None,
         midi_noise=s.midi_noise if args.midi_noise is None else args.midi_noise,
-        pop909_dir=args.pop909 or s.pop909_dir,
+        pop909_dir=pop909,
         processes=s.processes if args.processes is None else args.processes,
         soundfont=s.soundfont,
         genre_mix=s.genre_mix,

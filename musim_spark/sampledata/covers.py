@@ -2,8 +2,9 @@
 
 Every transform takes the original's arrangement (and the song it came from) and returns a
 :class:`CoverResult`: the cover's Piece, the transform's parameters, and the spans of the cover
-that are the same as the original, in both timelines (a :class:`TimeMap` maps original seconds
-to cover seconds; it is the identity except for Tempo and Genre covers).
+that are the same as the original, in both timelines (:class:`musim_spark.sections.Section`: own
+timeline = the cover's, other = the original's; a :class:`TimeMap` maps original seconds to cover
+seconds; it is the identity except for Tempo and Genre covers).
 
 Same-section semantics (docs/sample-data.md):
 
@@ -30,10 +31,11 @@ import numpy as np
 from ..layout import COVER_TYPES
 from ..errors import ParameterError
 from ..model import Note, Piece, Track
+from ..sections import Section
 from .arrangement import GENRE_STYLES, PROGRAMS, _grid, make_track, part_notes, replace_span
 from .source import SourceSong, transpose_song
 
-__all__ = ["Section", "TimeMap", "CoverResult", "COVER_SPECS", "make_cover", "original_result"]
+__all__ = ["TimeMap", "CoverResult", "COVER_SPECS", "make_cover", "original_result"]
 
 #: cover type -> (family, number of instruments or None, (min share, max share))
 COVER_SPECS = {
@@ -73,24 +75,6 @@ _VOICES = (52, 53, 54)
 
 
 @dataclasses.dataclass(frozen=True)
-class Section:
-    """A span that is the same in cover and original: cover start/duration and original ones (ms)."""
-
-    start_ms: int
-    duration_ms: int
-    original_start_ms: int
-    original_duration_ms: int
-
-    def to_truth(self) -> dict:
-        return {"startMilliSec": self.start_ms, "durationMilliSec": self.duration_ms,
-                "originalStartMilliSec": self.original_start_ms,
-                "originalDurationMilliSec": self.original_duration_ms}
-
-    def to_label(self) -> dict:
-        return {"startMilliSec": self.start_ms, "durationMilliSec": self.duration_ms}
-
-
-@dataclasses.dataclass(frozen=True)
 class TimeMap:
     """Piecewise-linear map from original seconds to cover seconds.
 
@@ -124,14 +108,15 @@ class TimeMap:
         return [(a, b) for a, b in zip(cuts[:-1], cuts[1:]) if b - a > 1e-9]
 
     def sections(self, spans: Sequence[tuple[float, float]]) -> tuple[Section, ...]:
-        """Sections (ms, both timelines) for original-time spans, split where the tempo changes."""
+        """Sections for original-time spans, split where the tempo changes: own timeline = the
+        cover's, other = the original's (ms)."""
         out = []
         for t0, t1 in spans:
             for a, b in self.segments(t0, t1):
                 ca, cb = self(a), self(b)
                 s = Section(int(round(ca * 1000)), int(round(cb * 1000)) - int(round(ca * 1000)),
                             int(round(a * 1000)), int(round(b * 1000)) - int(round(a * 1000)))
-                if s.duration_ms > 0 and s.original_duration_ms > 0:
+                if s.duration_ms > 0 and s.other_duration_ms > 0:
                     out.append(s)
         return tuple(out)
 
@@ -149,6 +134,7 @@ class CoverResult:
     params : dict
         Every transform parameter (JSON-able).
     melody_sections, rhythm_sections, chord_sections : tuple of Section
+        The true same-sections per facet (own timeline = the cover's, other = the original's).
     instruments_changed : tuple of str
         Track names whose notes or program differ from the original's.
     transpose_semitones : int

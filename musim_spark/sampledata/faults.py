@@ -21,8 +21,11 @@ import numpy as np
 
 from ..errors import QuarantineReason as Q
 from ..labels import dump_label
-from ..layout import make_track_id, track_dir, track_path
+from ..layout import track_dir, track_path
 from ..model import Piece, Track
+from .plan import SeedPurpose, TrackJob, build_originals, map_jobs, plan_originals, seeded_rng, track_job
+from .render import wav_bytes
+from .writer import midi_bytes, write_track
 
 __all__ = ["FAULT_KINDS", "write_faults", "FAULT_COLUMNS"]
 
@@ -36,8 +39,6 @@ FAULT_COLUMNS = ("path", "reason", "track_id", "detail")
 
 
 def _tone_wav(*, fs: int = 44100, channels: int = 2, seconds: float = 1.0) -> bytes:
-    from .render import wav_bytes
-
     t = np.arange(int(fs * seconds)) / fs
     a = 0.3 * np.sin(2 * np.pi * 440.0 * t)
     return wav_bytes(np.stack([a] * channels, axis=1) if channels > 1 else a, fs=fs)
@@ -51,7 +52,7 @@ def _corrupt_midi(rng: np.random.Generator) -> bytes:
     return header + b"MTrk" + (100000).to_bytes(4, "big") + b"\xff\x7f\xff\xff\xff\xff" + garbage
 
 
-def write_faults(out, *, good: list[dict], seed: int, song_ids: list[str], pop909_dir: str,
+def write_faults(out, *, good: list[TrackJob], seed: int, song_ids: list[str], pop909_dir: str,
                  first_song_no: int = 90001, seconds: float = 8.0, audio: bool = True,
                  soundfont: str | None = None, min_melody_notes: int = 16, pool=None) -> int:
     """Write the fault files and ``_truth/faults.csv``; returns the number of rows.
@@ -60,35 +61,24 @@ def write_faults(out, *, good: list[dict], seed: int, song_ids: list[str], pop90
     ----------
     out : path-like
         The data-set root (already holding the good set).
-    good : list of dict
-        The good tracks' write jobs (``tid``, ``label``): LABEL_DUPLICATE and STRAY_FILE use the first.
+    good : list of TrackJob
+        The good tracks' write jobs: LABEL_DUPLICATE and STRAY_FILE use the first.
     seed : int
     song_ids, pop909_dir, seconds, audio, soundfont, min_melody_notes
         As for :func:`~musim_spark.sampledata.generate.generate` (the fault tracks are short
-        Regular originals built the same way).
+        Regular originals built the same way, with clean MIDI).
     pool : concurrent.futures.Executor or None
         Where to run the per-track work (None: in this process).
     """
-    # imported here: generate imports this module lazily, and these helpers live there
-    from .generate import (_FAULT, _NOISE, _build_original, _map, _rng, build_label, midi_bytes,
-                           plan_originals, write_track)
-
     out = Path(out)
-    rng = _rng(seed, _FAULT)
+    rng = seeded_rng(seed, SeedPurpose.FAULT)
+    # a plan seed of its own, not the good set's: another seeded song order
     plans = plan_originals(song_ids, songs=0, regular=len(FAULT_KINDS), seed=seed + 7919,
                            first_regular_no=first_song_no)
-    built = _map(_build_original, [(p, pop909_dir, seconds, min_melody_notes, (), seed) for p in plans],
-                 pool)
-    jobs = []
-    for group in built:
-        rec = group[0]
-        plan, result, meta = rec["plan"], rec["result"], rec["meta"]
-        tid = make_track_id(plan.kind, plan.genre, plan.song_no, "Org")
-        label = build_label(tid, result, source_song=meta["source_song"], source_title=meta["source_title"],
-                            key_tonic=meta["key_tonic"], key_mode=meta["key_mode"], tempo_bpm=meta["tempo_bpm"])
-        jobs.append({"out": str(out), "tid": tid, "result": result, "label": label, "audio": audio,
-                     "soundfont": soundfont, "midi_noise": 0.0, "noise_seed": (seed, _NOISE, plan.song_no, 0)})
-    _map(write_track, jobs, pool)
+    versions = build_originals(plans, pool=pool, pop909_dir=pop909_dir, seconds=seconds,
+                               min_melody_notes=min_melody_notes, cover_types=(), seed=seed)
+    jobs = [track_job(v, out=out, seed=seed, audio=audio, soundfont=soundfont, midi_noise=0.0) for v in versions]
+    map_jobs(write_track, jobs, pool)
 
     rows: list[dict] = []
 
@@ -96,7 +86,7 @@ def write_faults(out, *, good: list[dict], seed: int, song_ids: list[str], pop90
         rows.append({"path": path, "reason": reason.value, "track_id": tid, "detail": detail})
 
     for kind, job in zip(FAULT_KINDS, jobs):
-        tid = job["tid"]
+        tid = job.tid
         # fault tracks are not good tracks: keep no truth for them
         (out / "_truth" / "midi" / f"{tid.track_id}.mid").unlink(missing_ok=True)
         shutil.rmtree(out / "_truth" / "stems" / tid.track_id, ignore_errors=True)
@@ -115,18 +105,18 @@ def write_faults(out, *, good: list[dict], seed: int, song_ids: list[str], pop90
             wav.write_bytes(_tone_wav(fs=22050, channels=1))
             row(rel["wav"], kind, tid.track_id, "mono 22050 Hz 16-bit")
         elif kind == Q.MIDI_EMPTY:
-            empty = Piece(tuple(Track(t.name, (), t.program, t.is_drum) for t in job["result"].piece.tracks),
-                          job["result"].piece.tempo_bpm)
+            empty = Piece(tuple(Track(t.name, (), t.program, t.is_drum) for t in job.result.piece.tracks),
+                          job.result.piece.tempo_bpm)
             mid.write_bytes(midi_bytes(empty))
             row(rel["mid"], kind, tid.track_id, "valid MIDI with named tracks and a tempo, no notes")
         elif kind == Q.MIDI_CORRUPT:
             mid.write_bytes(_corrupt_midi(rng))
             row(rel["mid"], kind, tid.track_id, "MThd header then a track chunk of garbage that overruns the file")
         elif kind == Q.LABEL_NOT_JSON:
-            js.write_bytes(dump_label(job["label"])[:-40] + b"\n<<< not json")
+            js.write_bytes(dump_label(job.label)[:-40] + b"\n<<< not json")
             row(rel["json"], kind, tid.track_id, "truncated JSON with trailing text")
         elif kind == Q.LABEL_NOT_UTF8:
-            text = json.dumps(job["label"], ensure_ascii=False, indent=2)
+            text = json.dumps(job.label, ensure_ascii=False, indent=2)
             data = text.encode("cp949", errors="replace")  # the POP909 title may be Chinese
             try:
                 data.decode("utf-8")
@@ -136,13 +126,13 @@ def write_faults(out, *, good: list[dict], seed: int, song_ids: list[str], pop90
             js.write_bytes(data)
             row(rel["json"], kind, tid.track_id, "label encoded as cp949 (EUC-KR), not UTF-8")
         elif kind == Q.LABEL_MISSING_FIELDS:
-            label = json.loads(json.dumps(job["label"]))
+            label = json.loads(json.dumps(job.label))
             del label["data_Set"]["songinfo"]["title"]
             del label["data_Set"]["songinfo"]["bpm"]
             js.write_bytes(dump_label(label))
             row(rel["json"], kind, tid.track_id, "songinfo.title and songinfo.bpm removed")
         elif kind == Q.LABEL_PATH_ESCAPES_ROOT:
-            label = json.loads(json.dumps(job["label"]))
+            label = json.loads(json.dumps(job.label))
             label["data_Set"]["soundFile"]["soundPath"] = "Regular\\..\\..\\..\\etc\\passwd.wav"
             js.write_bytes(dump_label(label))
             row(rel["json"], kind, tid.track_id, "soundPath Regular\\..\\..\\..\\etc\\passwd.wav leaves the root")
@@ -161,9 +151,9 @@ def write_faults(out, *, good: list[dict], seed: int, song_ids: list[str], pop90
 
     # faults inside the good set: a duplicate label and stray files
     first = good[0]
-    t = first["tid"]
+    t = first.tid
     copy = out / track_dir(t) / f"{t.track_id}_copy.json"
-    copy.write_bytes(dump_label(first["label"]))
+    copy.write_bytes(dump_label(first.label))
     row(copy.relative_to(out).as_posix(), Q.LABEL_DUPLICATE, t.track_id,
         f"copy of {t.track_id}.json whose soundPath claims the same track")
     stray = out / track_dir(t) / "notes.txt"

@@ -3,13 +3,15 @@
 Built as a dict in the schema's key order, validated with
 :func:`musim_spark.labels.validate_label` and written with :func:`musim_spark.labels.dump_label`.
 Similarity values stay empty strings (the pipeline computes them); a cover's same-sections are
-the TRUE ones of its transform, in the cover's timeline; an original's are empty lists.
+the TRUE ones of its transform, in the cover's timeline (:meth:`musim_spark.sections.Section.to_label`);
+an original's are empty lists.
 """
 
 from __future__ import annotations
 
 from ..labels import validate_label
 from ..layout import TrackId, windows_path
+from ..notation import pitch_class_name
 from .arrangement import instrument_name
 from .covers import CoverResult
 from .render import TAIL_S
@@ -19,7 +21,6 @@ __all__ = ["build_label", "LABEL_VERSION", "LABEL_DATE", "AUTHORING_TOOL", "form
 LABEL_VERSION = "1.0"
 LABEL_DATE = "2022. 11. 30"
 AUTHORING_TOOL = "musim-spark sample-data (FluidSynth)"
-_KEY_NAMES = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
 _LYRIC_WORDS = ("사랑", "그대", "오늘", "바람", "하늘", "눈물", "기억", "노래", "우리", "밤", "꿈", "길")
 
 
@@ -86,7 +87,7 @@ def build_label(tid: TrackId, result: CoverResult, *, source_song: str, source_t
                 "album": f"POP909 {source_song} {source_title}",
                 "songGenre": tid.genre,
                 "bpm": f"{bpm:g}" if bpm == int(bpm) else f"{bpm:.1f}",
-                "songKey": f"{_KEY_NAMES[tonic]} {'major' if key_mode == 'maj' else 'minor'}",
+                "songKey": f"{pitch_class_name(tonic)} {'major' if key_mode == 'maj' else 'minor'}",
                 "lyricText": _lyric(n),
                 "similarityCoefficient": "",
                 "melodySimilarity": "",

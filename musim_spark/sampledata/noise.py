@@ -6,6 +6,8 @@ jitter. :func:`add_transcription_noise` puts such errors into a clean Piece at a
 ``P``, independently per track (the caller passes a differently seeded generator per track, so a
 cover and its original never match note for note). docs/sample-data.md and
 bench/results/sampledata.md give the measured note F1 (mir_eval, onset-only, 50 ms) against P.
+This is the package's one transcription-noise model: the similarity engine's tests and benchmarks
+use it too (:func:`musim_spark.similarity.transforms.transcription_noise`).
 
 Examples
 --------

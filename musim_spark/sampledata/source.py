@@ -24,11 +24,13 @@ import numpy as np
 
 from ..errors import InputError, ParameterError, QuarantineReason
 from ..model import Note, Track
+from ..notation import LETTER_PITCH_CLASSES, pitch_class_name
 
 __all__ = ["SourceSong", "Chord", "parse_chord_label", "list_songs", "read_song", "crop_song",
            "transpose_song", "PITCH_CLASSES"]
 
-PITCH_CLASSES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+#: Natural note letter -> pitch class (kept here under its old name; the table is :mod:`..notation`'s).
+PITCH_CLASSES = LETTER_PITCH_CLASSES
 
 # quality prefix -> intervals above the root (semitones); longest prefix wins
 _QUALITIES = {
@@ -96,8 +98,7 @@ class SourceSong:
     @property
     def key_name(self) -> str:
         """Key as ``Gb:maj`` (POP909 notation)."""
-        names = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
-        return f"{names[self.key_tonic % 12]}:{self.key_mode}"
+        return f"{pitch_class_name(self.key_tonic)}:{self.key_mode}"
 
 
 def _pitch_class(name: str) -> int:

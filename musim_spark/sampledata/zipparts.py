@@ -1,7 +1,7 @@
 """Deliver a data set as split zip parts, like the real delivery (``NAME.zip.part0``, ...).
 
-One zip of the data-set tree (``Similar/`` and ``Regular/`` at the archive root; folders whose
-names start with ``_`` are left out), then a plain byte split: concatenating the parts in numeric
+One zip of the data-set tree (``Similar/`` and ``Regular/`` at the archive root; tooling folders,
+``_*`` and ``.*`` at any depth, are left out by the same rule as ingest's listing), then a plain byte split: concatenating the parts in numeric
 order gives the zip. Entries are sorted and stamped 1980-01-01 so the bytes depend only on the
 files. WAVs are stored (they do not compress), everything else deflated.
 """
@@ -13,6 +13,7 @@ import zipfile
 from pathlib import Path
 
 from ..errors import ParameterError
+from ..layout import is_tooling_folder
 
 __all__ = ["write_zip_parts", "join_parts", "dataset_files"]
 
@@ -21,15 +22,13 @@ _CHUNK = 1 << 20
 
 
 def dataset_files(root: Path) -> list[str]:
-    """Files of the data-set tree under ``root`` (relative POSIX paths, sorted, no ``_*`` folders)."""
+    """Files of the data-set tree under ``root`` (relative POSIX paths, sorted), by the rule ingest
+    lists with (:func:`musim_spark.layout.is_tooling_folder`: no ``_*``/``.*`` folders)."""
     out = []
     for dirpath, dirnames, filenames in os.walk(root):
         rel_dir = Path(dirpath).relative_to(root)
-        dirnames[:] = sorted(d for d in dirnames if not (rel_dir == Path(".") and d.startswith("_")))
-        for name in filenames:
-            if rel_dir == Path(".") and name.startswith("_"):
-                continue
-            out.append((rel_dir / name).as_posix())
+        dirnames[:] = sorted(d for d in dirnames if not is_tooling_folder(d))
+        out.extend((rel_dir / name).as_posix() for name in filenames)
     return sorted(out)
 
 

@@ -12,17 +12,18 @@ features   per-track features (melody skyline, pulse-grid rhythm patterns, chord
 align      numba local-alignment kernels (score and path) and the numpy baseline
 melody, rhythm, chord
            the three facets (each with ``validate()``)
-sections   alignment path -> sections, IoU
+sections   alignment path -> sections (:class:`musim_spark.sections.Section`), IoU
 cohort     per-track chance level against a fixed cohort; raw -> normalised -> calibrated scores
 combine    scores -> coefficient and decision
 compare    compare_features / compare_pieces / compare_files
 report     HTML pair report
-transforms cover- and transcription-like transforms (tests, benchmarks)
+transforms cover- and transcription-like transforms (tests, benchmarks; the transcription
+           noise is the generator's, :mod:`musim_spark.sampledata.noise`)
 """
 
-from .compare import PairResult, RESULT_KEYS, compare_features, compare_files, compare_pieces, track_statistics
+from .compare import PairResult, compare_features, compare_files, compare_pieces, track_statistics
 from .features import TrackFeatures, extract_features
-from .settings import SimilaritySettings, settings_from_config
+from .settings import SimilaritySettings
 
-__all__ = ["TrackFeatures", "extract_features", "PairResult", "RESULT_KEYS", "compare_features",
-           "compare_pieces", "compare_files", "track_statistics", "SimilaritySettings", "settings_from_config"]
+__all__ = ["TrackFeatures", "extract_features", "PairResult", "compare_features", "compare_pieces",
+           "compare_files", "track_statistics", "SimilaritySettings"]

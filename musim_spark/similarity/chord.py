@@ -33,18 +33,18 @@ import warnings
 import numpy as np
 
 from ..errors import ParameterError
+from ..notation import pitch_class_name
 from .facet import FacetResult, nan_result, score_from_substitution, transposition_candidates
 from .features import TrackFeatures
 from .settings import SimilaritySettings
 
 __all__ = ["validate", "chord_similarity", "chord_tone_histogram", "chord_name"]
 
-_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
-
 
 def chord_name(root: int, quality: int) -> str:
-    """'C', 'Am', ... ('N' for no chord)."""
-    return "N" if root < 0 else _NAMES[root % 12] + ("m" if quality == 1 else "")
+    """'C', 'Am', 'C#', ... ('N' for no chord; roots spelt as :func:`musim_spark.notation.pitch_class_name`'s
+    ``"chord"`` spelling)."""
+    return "N" if root < 0 else pitch_class_name(root, spelling="chord") + ("m" if quality == 1 else "")
 
 
 def validate(fa: TrackFeatures, fb: TrackFeatures) -> None:

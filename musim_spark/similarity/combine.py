@@ -2,8 +2,9 @@
 
 A logistic model on the calibrated 0-100 scores (:mod:`.cohort`): ``p = sigmoid(bias + w_m m/100 + w_r r/100 + w_c c/100)``,
 ``coefficient = 2p - 1``, ``isSimilar = coefficient >= coefficient_threshold``. The weights, bias
-and threshold live in ``conf`` (``similarity:``), fitted by ``bench/similarity.py --calibrate`` on
-a calibration set (one seed and song range) and evaluated on a different test set.
+and threshold live in ``conf`` (``similarity:``), fitted by ``bench/similarity.py`` on a
+calibration set (``--cal``: one seed and song range; :func:`fit_logistic` here, the threshold search is the
+benchmark's ``balanced_threshold``) and evaluated on a different test set.
 
 A facet that cannot be computed (NaN, e.g. no drums and no accompaniment) enters at 50, its
 decision threshold, i.e. as neutral evidence, so the others decide.
@@ -28,7 +29,7 @@ from .settings import SimilaritySettings
 #: Calibrated score at every facet's decision threshold (:func:`.cohort.calibrated_score`).
 DECISION_SCORE = 50.0
 
-__all__ = ["DECISION_SCORE", "similarity_coefficient", "is_similar", "fit_logistic", "best_threshold"]
+__all__ = ["DECISION_SCORE", "similarity_coefficient", "is_similar", "fit_logistic"]
 
 
 def _filled(value: float, fallback: float) -> float:
@@ -81,28 +82,3 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, *, l2: float = 1e-2, iterations: 
             break
     return w
 
-
-def best_threshold(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Threshold maximising F1 of ``scores >= t`` (midpoint between neighbouring scores).
-
-    When several thresholds reach the best F1 (a plateau), the middle one is taken: the widest
-    margin to both classes, which transfers best to new data.
-
-    Returns
-    -------
-    (threshold, f1)
-    """
-    ok = np.isfinite(scores)
-    s, yy = scores[ok], y[ok].astype(bool)
-    u = np.unique(s)
-    cands = np.concatenate([[u[0] - 1e-6], (u[1:] + u[:-1]) / 2, [u[-1] + 1e-6]]) if u.size else np.array([0.0])
-    f1s = np.empty(cands.shape[0])
-    for k, t in enumerate(cands):  # one pass per candidate; calibration-time only
-        pred = s >= t
-        f1s[k] = 2 * np.sum(pred & yy) / max(pred.sum() + yy.sum(), 1)
-    top = np.flatnonzero(f1s >= f1s.max() - 1e-12)
-    # the plateau of best thresholds may be split; take the middle of the longest run
-    runs = np.split(top, np.flatnonzero(np.diff(top) > 1) + 1)
-    run = max(runs, key=len)
-    lo, hi = cands[run[0]], cands[run[-1]]
-    return float((lo + hi) / 2), float(f1s[run[0]])

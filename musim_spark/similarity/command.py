@@ -4,7 +4,8 @@ A is the query, B the original. Without ``--json`` a short text summary is print
 are a contract (shared/spec/interface.md): melodySimilarity, rhythmSimilarity, chordSimilarity
 (0-100, null when a facet cannot be computed), similarityCoefficient (-1..1), isSimilar, and
 melodySameSection/rhythmSameSection/chordSameSection (lists of startMilliSec, durationMilliSec,
-otherStartMilliSec, otherDurationMilliSec; A's timeline, ``other`` = B's).
+otherStartMilliSec, otherDurationMilliSec; A's timeline, ``other`` = B's:
+:meth:`musim_spark.sections.Section.to_interface`).
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ import sys
 import warnings
 
 from .compare import compare_files
-from .sections import to_interface
-from .settings import settings_from_config
+from .settings import SimilaritySettings
 
 __all__ = ["add_arguments", "run", "result_json"]
 
@@ -40,14 +40,14 @@ def result_json(result) -> dict:
         "chordSimilarity": _num(result.chord.score),
         "similarityCoefficient": round(float(result.coefficient), 4),
         "isSimilar": bool(result.similar),
-        "melodySameSection": to_interface(result.melody.sections),
-        "rhythmSameSection": to_interface(result.rhythm.sections),
-        "chordSameSection": to_interface(result.chord.sections),
+        "melodySameSection": [s.to_interface() for s in result.melody.sections],
+        "rhythmSameSection": [s.to_interface() for s in result.rhythm.sections],
+        "chordSameSection": [s.to_interface() for s in result.chord.sections],
     }
 
 
 def run(args, config) -> int:
-    settings = settings_from_config(config)
+    settings = SimilaritySettings.from_config(config)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result, fa, fb = compare_files(args.a, args.b, settings=settings)

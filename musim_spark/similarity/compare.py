@@ -5,12 +5,12 @@
 :func:`compare_files` reads two MIDI files and, where a label JSON sits beside a file, takes its
 ``melodyTrack``/``rhythmTrack``/``chordTrack``.
 
-``a`` is the query, ``b`` the original: sections carry ``query_*`` (a) and ``original_*`` (b) times.
+``a`` is the query, ``b`` the original: a section's own timeline is a's, its ``other_*`` times are b's
+(:class:`musim_spark.sections.Section`).
 """
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import os
 from pathlib import Path
@@ -28,14 +28,8 @@ from .melody import melody_similarity
 from .rhythm import rhythm_similarity
 from .settings import SimilaritySettings
 
-__all__ = ["PairResult", "compare_features", "track_statistics", "piece_features", "compare_pieces", "compare_files", "read_piece", "RESULT_KEYS"]
-
-#: Keys of :meth:`PairResult.evaluate`, in order (Delta column names: renaming is a schema change).
-RESULT_KEYS = (
-    "melody_similarity", "rhythm_similarity", "chord_similarity", "similarity_coefficient",
-    "is_similar", "melody_sections", "rhythm_sections", "chord_sections",
-    "melody_transposition", "chord_transposition",
-)
+__all__ = ["PairResult", "compare_features", "track_statistics", "piece_features", "compare_pieces",
+           "compare_files", "read_piece"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,21 +49,6 @@ class PairResult:
     chord: FacetResult
     coefficient: float
     similar: bool
-
-    def evaluate(self) -> "collections.OrderedDict[str, object]":
-        """Ordered dict with :data:`RESULT_KEYS` (stable snake_case names)."""
-        return collections.OrderedDict([
-            ("melody_similarity", self.melody.score),
-            ("rhythm_similarity", self.rhythm.score),
-            ("chord_similarity", self.chord.score),
-            ("similarity_coefficient", self.coefficient),
-            ("is_similar", self.similar),
-            ("melody_sections", list(self.melody.sections)),
-            ("rhythm_sections", list(self.rhythm.sections)),
-            ("chord_sections", list(self.chord.sections)),
-            ("melody_transposition", self.melody.transposition),
-            ("chord_transposition", self.chord.transposition),
-        ])
 
 
 def track_statistics(f: TrackFeatures, *, settings: SimilaritySettings) -> CohortStats:
@@ -130,11 +109,9 @@ def _label_roles(midi_path: Path) -> dict:
     label_path = midi_path.with_suffix(".json")
     if not label_path.is_file():
         return {}
-    from ..labels import read_label_file
+    from ..labels import read_label_file, track_roles
 
-    info = read_label_file(str(label_path))["data_Set"]["songinfo"]
-    return {"melody": info.get("melodyTrack") or None, "rhythm": info.get("rhythmTrack") or None,
-            "chord": info.get("chordTrack") or None}
+    return track_roles(read_label_file(str(label_path)))
 
 
 def read_piece(path: str | os.PathLike) -> Piece:

@@ -32,8 +32,9 @@ class FacetResult:
         0-100, NaN when it cannot be computed. Straight from the alignment this is the raw score
         (below); :func:`.compare.compare_features` replaces it by the calibrated score
         (:mod:`.cohort`: 50 = the facet's decision threshold).
-    sections : list of dict
-        Matching sections (:data:`.sections.SECTION_KEYS`, ms), query = a.
+    sections : list of Section
+        Matching sections (:class:`musim_spark.sections.Section`: own timeline = the query a,
+        other = the original b), in query order.
     transposition : int
         Semitones added to b's pitch classes to match a's (0-11); -1 when not applicable.
     alignments : tuple of Alignment
@@ -113,5 +114,5 @@ def score_from_substitution(matrices: list[tuple[int, np.ndarray]], *, self_scor
         sections += path_sections(al.rows, al.cols, a_start, b_start, a_end=a_end, b_end=b_end,
                                   merge_gap_ms=merge_gap_ms, min_section_ms=min_section_ms,
                                   a_stop=a_stop, b_stop=b_stop)
-    sections.sort(key=lambda s: s["query_start_ms"])
+    sections.sort(key=lambda s: s.start_ms)
     return FacetResult(score, sections, int(best_t), tuple(best_al), raw_score=score)

@@ -44,8 +44,8 @@ def _roll(pitch, onset, offset, sections, side: str, duration: float, scale: flo
     for facet, secs in sections.items():
         y, bh = band[facet]
         for s in secs:
-            st = s["query_start_ms"] if side == "a" else s["original_start_ms"]
-            du = s["query_duration_ms"] if side == "a" else s["original_duration_ms"]
+            st = s.start_ms if side == "a" else s.other_start_ms
+            du = s.duration_ms if side == "a" else s.other_duration_ms
             parts.append(
                 f'<rect class="section" data-facet="{facet}" data-side="{side}" data-start-ms="{st}" '
                 f'data-duration-ms="{du}" x="{st / 1000 * scale:.1f}" y="{y}" width="{max(du / 1000 * scale, 1):.1f}" '
@@ -78,8 +78,8 @@ def render_report(result: PairResult, fa: TrackFeatures, fb: TrackFeatures, *, n
     roll_a = _roll(fa.melody_pitch, fa.melody_onset, fa.melody_offset, secs, "a", duration, scale, f"A (query): {name_a}")
     roll_b = _roll(fb.melody_pitch, fb.melody_onset, fb.melody_offset, secs, "b", duration, scale, f"B (original): {name_b}")
     def span(sec):
-        q0, q1 = sec["query_start_ms"] / 1000, (sec["query_start_ms"] + sec["query_duration_ms"]) / 1000
-        o0, o1 = sec["original_start_ms"] / 1000, (sec["original_start_ms"] + sec["original_duration_ms"]) / 1000
+        q0, q1 = sec.start_ms / 1000, sec.end_ms / 1000
+        o0, o1 = sec.other_start_ms / 1000, sec.other_end_ms / 1000
         return f"{q0:.1f}-{q1:.1f}s ~ {o0:.1f}-{o1:.1f}s"
 
     def _z(x):

@@ -1,8 +1,8 @@
 """Alignment paths to matching sections in both timelines, and section overlap (IoU).
 
-A section is a dict with the ``matches`` table's struct fields (interface.md), in milliseconds:
-``query_start_ms``, ``query_duration_ms``, ``original_start_ms``, ``original_duration_ms``
-(``a`` = query, ``b`` = original).
+A section is a :class:`musim_spark.sections.Section` (integer ms; own timeline = the query ``a``,
+other = the original ``b``); its converters give the ``matches`` table's struct and the
+``compare --json`` form.
 
 Rules (:func:`path_sections`): each aligned item pair spans, in each timeline, from the item's
 start to the next item's start of the same sequence (so the rests inside a matched phrase belong
@@ -14,18 +14,17 @@ Examples
 >>> secs = path_sections(np.array([0, 1, 2]), np.array([0, 1, 2]),
 ...                      np.array([0.0, 1.0, 2.0, 3.0]), np.array([0.0, 2.0, 4.0, 6.0]),
 ...                      a_end=4.0, b_end=8.0, merge_gap_ms=500, min_section_ms=0)
->>> secs[0]["query_start_ms"], secs[0]["query_duration_ms"], secs[0]["original_duration_ms"]
-(0, 3000, 6000)
+>>> secs
+[Section(start_ms=0, duration_ms=3000, other_start_ms=0, other_duration_ms=6000)]
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["path_sections", "sections_iou", "to_interface", "SECTION_KEYS"]
+from ..sections import Section
 
-#: Field names of one section (the ``matches`` table's struct).
-SECTION_KEYS = ("query_start_ms", "query_duration_ms", "original_start_ms", "original_duration_ms")
+__all__ = ["path_sections", "sections_iou"]
 
 
 def _spans(starts: np.ndarray, end: float, max_span: float) -> np.ndarray:
@@ -37,7 +36,7 @@ def _spans(starts: np.ndarray, end: float, max_span: float) -> np.ndarray:
 def path_sections(rows: np.ndarray, cols: np.ndarray, a_start: np.ndarray, b_start: np.ndarray, *,
                   a_end: float, b_end: float, merge_gap_ms: float, min_section_ms: float,
                   a_stop: np.ndarray | None = None, b_stop: np.ndarray | None = None,
-                  max_span_s: float = 8.0) -> list[dict]:
+                  max_span_s: float = 8.0) -> list[Section]:
     """Matching sections from one alignment path.
 
     Parameters
@@ -59,8 +58,8 @@ def path_sections(rows: np.ndarray, cols: np.ndarray, a_start: np.ndarray, b_sta
 
     Returns
     -------
-    list of dict
-        Keys :data:`SECTION_KEYS`, integer ms, in query order.
+    list of Section
+        Own timeline = a (the query), other = b (the original); in query order.
     """
     if rows.shape[0] == 0:
         return []
@@ -86,12 +85,9 @@ def path_sections(rows: np.ndarray, cols: np.ndarray, a_start: np.ndarray, b_sta
         qd = (q1[g] - q0[g]) * 1000.0
         if qd < min_section_ms:
             continue
-        out.append({
-            "query_start_ms": int(round(q0[g] * 1000.0)),
-            "query_duration_ms": int(round(qd)),
-            "original_start_ms": int(round(o0[g] * 1000.0)),
-            "original_duration_ms": int(round((o1[g] - o0[g]) * 1000.0)),
-        })
+        out.append(Section(start_ms=int(round(q0[g] * 1000.0)), duration_ms=int(round(qd)),
+                           other_start_ms=int(round(o0[g] * 1000.0)),
+                           other_duration_ms=int(round((o1[g] - o0[g]) * 1000.0))))
     return out
 
 
@@ -126,11 +122,3 @@ def sections_iou(predicted: list[tuple[float, float]], truth: list[tuple[float, 
             inter += max(0.0, min(e1, e2) - max(s1, s2))
     union = lp + lt - inter
     return float(inter / union) if union > 0 else 0.0
-
-
-def to_interface(sections: list[dict]) -> list[dict]:
-    """Sections in ``compare --json``'s shape (interface.md): startMilliSec, durationMilliSec,
-    otherStartMilliSec, otherDurationMilliSec (A = query)."""
-    return [{"startMilliSec": s["query_start_ms"], "durationMilliSec": s["query_duration_ms"],
-             "otherStartMilliSec": s["original_start_ms"],
-             "otherDurationMilliSec": s["original_duration_ms"]} for s in sections]

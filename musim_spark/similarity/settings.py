@@ -1,7 +1,7 @@
 """Similarity settings: the ``similarity:`` section of ``conf/*.yaml`` as a frozen dataclass.
 
-Library code never reads the file; the CLI and jobs call :func:`settings_from_config` once and pass
-the result down. Defaults here equal the shipped ``conf/local.yaml`` values (which say how each was
+Library code never reads the file; the CLI and jobs call :meth:`SimilaritySettings.from_config` once
+and pass the result down. Defaults here equal the packaged ``resources/defaults.yaml`` values (which say how each was
 chosen); units are in the names (``_ms``, ``_s``, ``_oct``).
 """
 
@@ -11,7 +11,7 @@ import dataclasses
 
 from ..config import Config, section_dataclass
 
-__all__ = ["SimilaritySettings", "settings_from_config"]
+__all__ = ["SimilaritySettings"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,10 +126,20 @@ class SimilaritySettings:
         object.__setattr__(self, "rhythm_group_weights", tuple(float(w) for w in self.rhythm_group_weights))
         object.__setattr__(self, "cohort_min_spread", tuple(float(w) for w in self.cohort_min_spread))
 
+    @classmethod
+    def from_config(cls, config: Config | None) -> "SimilaritySettings":
+        """The ``similarity`` section of a loaded configuration (defaults where absent).
 
-def settings_from_config(config: Config | None) -> SimilaritySettings:
-    """The ``similarity`` section of a loaded configuration (defaults where absent)."""
-    if config is None:
-        return SimilaritySettings()
-    return section_dataclass(SimilaritySettings, config.section("similarity"),
-                             where=f"{config.path}: similarity")
+        Parameters
+        ----------
+        config : musim_spark.config.Config or None
+            None gives the dataclass defaults.
+
+        Raises
+        ------
+        ParameterError
+            An unknown key in the section (the message names the file).
+        """
+        if config is None:
+            return cls()
+        return section_dataclass(cls, config.section("similarity"), where=f"{config.path}: similarity")

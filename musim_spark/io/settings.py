@@ -1,0 +1,61 @@
+"""The ``delta:`` section of the configuration, as a frozen dataclass.
+
+Examples
+--------
+>>> DeltaSettings.from_config(None).engine
+'auto'
+>>> DeltaSettings(engine="delta-rs").engine
+'delta-rs'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+from ..config import Config, section_dataclass
+from ..errors import ParameterError
+
+__all__ = ["DeltaSettings", "Engine", "ENGINES"]
+
+#: How a Spark DataFrame is written: ``spark`` (``format("delta")``, needs the Delta jars),
+#: ``delta-rs`` (Spark tasks write Parquet files, the driver commits them with deltalake) or
+#: ``auto`` (``spark`` when the jars are on the classpath, else ``delta-rs``).
+Engine = Literal["auto", "spark", "delta-rs"]
+ENGINES: tuple[str, ...] = ("auto", "spark", "delta-rs")
+
+
+@dataclasses.dataclass(frozen=True)
+class DeltaSettings:
+    """The ``delta:`` section of the configuration.
+
+    Attributes
+    ----------
+    engine : {"auto", "spark", "delta-rs"}
+        What :func:`musim_spark.io.spark_io.write_dataframe` uses; stages pass
+        ``engine=settings.engine``.
+    """
+
+    engine: Engine = "auto"
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise ParameterError(f"delta.engine must be auto, spark or delta-rs, got {self.engine!r}")
+
+    @classmethod
+    def from_config(cls, config: Config | None) -> "DeltaSettings":
+        """The settings of ``config``'s ``delta:`` section (unknown keys refused).
+
+        Parameters
+        ----------
+        config : musim_spark.config.Config or None
+            None: the dataclass defaults (the same as the packaged ``resources/defaults.yaml``).
+
+        Raises
+        ------
+        ParameterError
+            On an unknown key or a bad value.
+        """
+        if config is None:
+            return cls()
+        return section_dataclass(cls, config.section("delta"), where=f"{config.path}: delta")
