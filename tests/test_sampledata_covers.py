@@ -1,14 +1,17 @@
 """The cover transforms change the original where (and only where) their truth says (pure, fast)."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from musim_spark.layout import COVER_TYPES
-from musim_spark.sampledata.arrangement import GENRE_STYLES, PART_NAMES, arrange
-from musim_spark.sampledata.covers import COVER_SPECS, TimeMap, make_cover, original_result
+from musim_spark.sampledata.arrangement import (GROOVE_POOLS, PART_NAMES, arrange, draw_groove, drum_steps,
+                                                groove_agreement)
+from musim_spark.sampledata.covers import COVER_SPECS, MAX_GROOVE_AGREEMENT, TimeMap, make_cover, original_result
+from musim_spark.sampledata.plan import SeedPurpose, TrackPlan, build_original, seeded_rng
 from musim_spark.sampledata.noise import add_transcription_noise, note_f1
 from musim_spark.sampledata.source import crop_song, parse_chord_label, read_song
 
@@ -41,9 +44,84 @@ def test_original_has_named_parts(song, original):
     assert all(t.notes for t in original.tracks)
     assert original.track("Rhythm").is_drum and not original.track("Melody").is_drum
     assert original.track("Melody").notes == song.melody.notes
-    # genres really sound different: other drum patterns
+    # genres really sound different: other drum patterns (same seed, other pool)
     other = arrange(song, "Ballade", rng=np.random.default_rng(3))
     assert _onsets(other.track("Rhythm"), 0, 99) != _onsets(original.track("Rhythm"), 0, 99)
+
+
+def _warped(song, tmap, duration):
+    """The song's beat grid in a cover's timeline (for drum patterns of Tempo/Genre covers)."""
+    return dataclasses.replace(song, beats=np.array([tmap(b) for b in song.beats]), duration=duration)
+
+
+def test_originals_of_one_genre_get_their_own_groove(song):
+    """Each original draws its own groove (seeded like the generator: one stream per song number):
+    ten Dance originals of the same song never share a drum pattern; before, every original of a
+    genre had the genre's one pattern (agreement 1.0)."""
+    pieces = [arrange(song, "Dance", rng=seeded_rng(7, SeedPurpose.ARRANGE, no)) for no in range(1, 11)]
+    pats = [drum_steps(p.track("Rhythm").notes, song) for p in pieces]
+    agree = [groove_agreement(a, b) for i, a in enumerate(pats) for b in pats[i + 1:]]
+    assert max(agree) < 1.0, "two originals share a drum pattern"
+    assert 0.45 < float(np.mean(agree)) < 0.65  # measured 0.55 (was 1.0: one pattern per genre)
+    # deterministic from the original's seed; bass and pad rhythms vary too
+    again = arrange(song, "Dance", rng=seeded_rng(7, SeedPurpose.ARRANGE, 1))
+    assert again == pieces[0]
+    grooves = [draw_groove("Dance", seeded_rng(7, SeedPurpose.ARRANGE, no)) for no in range(1, 11)]
+    assert len({g.bass for g in grooves}) >= 3 and len({g.pad for g in grooves}) >= 2
+    assert all(g.recipe[0].startswith("drums:dance_") for g in grooves)
+    # no rng: the genre's fixed reference groove
+    assert draw_groove("Dance") == draw_groove("Dance") and draw_groove("Dance").recipe[0] == "drums:dance_a"
+
+
+def test_groove_agreement_and_drum_steps(song):
+    plain = arrange(song, "Rock")
+    pat = drum_steps(plain.track("Rhythm").notes, song)
+    assert pat.shape == (3, 16) and groove_agreement(pat, pat) == 1.0
+    # rock_a: kicks on 1, 3 and the "and" of 3, backbeat, eighth hats
+    assert np.flatnonzero(pat[0]).tolist() == [0, 8, 10] and np.flatnonzero(pat[1]).tolist() == [4, 12]
+    assert np.flatnonzero(pat[2]).tolist() == list(range(0, 16, 2))
+    assert not drum_steps(plain.track("Rhythm").notes, song, span=(5.0, 5.1)).any()  # no whole bar inside
+    empty = np.zeros((3, 16), bool)
+    assert groove_agreement(empty, empty) == 1.0 and groove_agreement(pat, empty) == 0.0
+
+
+@pytest.mark.parametrize("genre", ["Rock", "Dance", "Trot"])
+def test_covers_keep_or_change_the_originals_own_groove(genre):
+    """Two originals of one genre in the generator have different drums; a cover whose truth says
+    "rhythm same" has its original's pattern there, one whose truth says "changed" another groove."""
+    built = {}
+    for no, sid in ((1, "001"), (2, "002")):
+        plan = TrackPlan("Similar", no, genre, sid, 0)
+        built[sid] = {v.result.cover_type: v.result for v in build_original(
+            plan, pop909_dir=POP909, seconds=24.0, min_melody_notes=16, seed=7,
+            cover_types=["Timbre_A", "Tempo_B", "Rhythm_B", "Arrangement_C", "Genre_A"])}
+    songs = {sid: crop_song(read_song(POP909, sid), 24.0) for sid in built}
+    pats = {sid: drum_steps(r["Org"].piece.track("Rhythm").notes, songs[sid]) for sid, r in built.items()}
+    assert groove_agreement(pats["001"], pats["002"]) < 0.9  # measured 0.70 / 0.54 / 0.80 (was 1.0)
+    s, res = songs["001"], built["001"]
+    drums = {ct: r.piece.track("Rhythm").notes for ct, r in res.items()}
+    assert drums["Timbre_A"] == drums["Org"]
+    tempo = res["Tempo_B"]
+    a, b = tempo.params["span_s"]
+    tm = TimeMap.tempo_change(a, b, tempo.tempo_ratio)
+    assert groove_agreement(pats["001"], drum_steps(drums["Tempo_B"], _warped(s, tm, tempo.duration))) == 1.0
+    rhythm = res["Rhythm_B"]
+    a, b = rhythm.params["span_s"]
+    inside = drum_steps(drums["Rhythm_B"], s, span=(a, b))
+    assert groove_agreement(drum_steps(drums["Org"], s, span=(a, b)), inside) <= MAX_GROOVE_AGREEMENT
+    assert rhythm.params["groove"]["recipe"][0].startswith(f"drums:{genre.lower()}_")
+    assert 0.0 <= rhythm.params["groove_agreement"] <= MAX_GROOVE_AGREEMENT
+    arr = res["Arrangement_C"]
+    if "Rhythm" in arr.params["parts"]:
+        a, b = arr.params["span_s"]
+        assert groove_agreement(drum_steps(drums["Org"], s, span=(a, b)),
+                                drum_steps(drums["Arrangement_C"], s, span=(a, b))) <= MAX_GROOVE_AGREEMENT
+    else:
+        assert drums["Arrangement_C"] == drums["Org"]
+    genre_cover = res["Genre_A"]
+    warped = _warped(s, TimeMap.uniform(genre_cover.tempo_ratio), genre_cover.duration)
+    assert groove_agreement(pats["001"], drum_steps(drums["Genre_A"], warped)) <= MAX_GROOVE_AGREEMENT
+    assert genre_cover.params["groove"]["genre"] == genre_cover.params["new_genre"]
 
 
 def test_timemap_sections_exact():
@@ -108,7 +186,7 @@ def test_cover_matches_its_truth(song, original, cover_type):
         mid = [s for s in res.melody_sections if s.other_start_ms == round(a * 1000)][0]
         assert mid.duration_ms == pytest.approx(mid.other_duration_ms / r, abs=2)
     else:  # Genre
-        assert res.params["new_genre"] != "Dance" and res.params["new_genre"] in GENRE_STYLES
+        assert res.params["new_genre"] != "Dance" and res.params["new_genre"] in GROOVE_POOLS
         r, tr = res.tempo_ratio, res.transpose_semitones
         m_c, m_o = cov.track("Melody"), orig.track("Melody")
         assert (m_c.pitches() - m_o.pitches()).tolist() == [tr] * len(m_o.notes)

@@ -45,6 +45,14 @@ def test_statistics_trim_the_highest_eighth_and_floor_the_spread():
         C.CohortStats.from_list([1.0, 2.0])
 
 
+def test_stats_from_a_table_column_are_floats_and_an_empty_cohort_is_refused():
+    st = C.CohortStats.from_list([1, 2, 3, 4, 5, 6])          # ints, as a column may hold them
+    assert st.center.dtype == np.float64 and st.spread.dtype == np.float64
+    assert st.center.tolist() == [1.0, 2.0, 3.0] and st.spread.tolist() == [4.0, 5.0, 6.0]
+    with pytest.raises(ParameterError, match="cohort_statistics: empty cohort"):
+        C.cohort_statistics(None, C.Cohort((), (), {}), settings=S)
+
+
 def test_s_norm_is_symmetric_and_calibration_puts_the_threshold_at_50():
     a = C.CohortStats(np.array([10.0, 40.0, 20.0]), np.array([5.0, 4.0, 10.0]))
     b = C.CohortStats(np.array([20.0, 30.0, 20.0]), np.array([5.0, 8.0, 5.0]))

@@ -341,6 +341,33 @@ def test_path_sections_read_rows_in_the_query_and_cols_in_the_original():
     assert secs == [Section(start_ms=1000, duration_ms=3000, other_start_ms=18000, other_duration_ms=6000)]
 
 
+def test_empty_and_malformed_substitution_matrices():
+    """An empty matrix is an empty alignment (score 0, int64 indices); bad shapes or gaps are errors."""
+    for M in (np.zeros((0, 3)), np.zeros((4, 0))):
+        a = sw_score(M, gap_open=2.0, gap_extend=0.5)
+        assert a.score == 0.0 and a.rows.shape == (0,) and a.cols.shape == (0,)
+        assert a.rows.dtype == np.int64 and a.cols.dtype == np.int64
+        (b,) = local_alignments(M, gap_open=2.0, gap_extend=0.5, max_alignments=3)
+        assert b.score == 0.0 and b.rows.shape == (0,) and b.cols.shape == (0,)
+    for kw in ({"gap_open": 0.5, "gap_extend": 1.0}, {"gap_open": 2.0, "gap_extend": -0.5}):
+        with pytest.raises(ParameterError, match="gap_open >= gap_extend >= 0"):
+            sw_score(np.ones((2, 2)), **kw)
+    with pytest.raises(ParameterError, match="2-D"):
+        sw_score(np.ones(3), gap_open=2.0, gap_extend=0.5)
+    with pytest.raises(ParameterError, match="max_alignments"):
+        local_alignments(np.ones((2, 2)), gap_open=2.0, gap_extend=0.5, max_alignments=0)
+
+
+def test_sections_iou_merges_overlaps_and_reads_empty_sets():
+    # predicted [0, 4] u [2, 6] = [0, 6] against [5, 10]: intersection 1, union 10
+    assert sections_iou([(0, 4), (2, 6)], [(5, 10)]) == pytest.approx(0.1)
+    # two separate predicted spans inside one true span: 4 of 6
+    assert sections_iou([(4, 6), (0, 2)], [(0, 6)]) == pytest.approx(4 / 6)
+    assert sections_iou([], []) == 1.0                       # agreement that nothing is the same
+    assert sections_iou([], [(0, 1)]) == 0.0 and sections_iou([(0, 1)], []) == 0.0
+    assert sections_iou([(3, 3)], [(0, 1)]) == 0.0            # a zero-length span counts for nothing
+
+
 def test_validate_and_empty_input():
     f = extract_features(_load("001"))
     bad = TrackFeatures(**{**f.to_dict(), "melody_onset": f.melody_onset[:-1]})
@@ -377,3 +404,13 @@ def test_library_defaults_are_the_calibrated_conf():
     differ = [f.name for f in dataclasses.fields(defaults)
               if getattr(from_conf, f.name) != getattr(defaults, f.name)]
     assert differ == []
+
+def test_settings_without_a_conf_are_the_defaults_and_a_typo_names_its_file(tmp_path):
+    from musim_spark.config import load_config
+    from musim_spark.similarity.settings import SimilaritySettings
+
+    assert SimilaritySettings.from_config(None) == SimilaritySettings()
+    bad = tmp_path / "typo.yaml"
+    bad.write_text("similarity:\n  melody_matchh: 2.0\n", encoding="utf-8")
+    with pytest.raises(ParameterError, match=r"typo\.yaml: similarity: unknown setting\(s\) \['melody_matchh'\]"):
+        SimilaritySettings.from_config(load_config(bad))

@@ -14,6 +14,12 @@ Same-section semantics (docs/sample-data.md):
 * rhythm: the unchanged share for Rhythm_* and Arrangement_*; nothing for Genre_A; the whole
   song (tempo-warped where the tempo changed) for Timbre_*, Instrument_*, Tempo_*.
 
+Rhythm_*, Arrangement_* and Genre_A covers replace the original's own groove (each original has
+its own, :func:`~musim_spark.sampledata.arrangement.draw_groove`) by another one drawn for the
+cover: from the same genre's pool (Rhythm, Arrangement) or the new genre's (Genre), redrawn until
+its drum pattern agrees with the original's by at most :data:`MAX_GROOVE_AGREEMENT` (else the
+least agreeing of 64 draws); ``params`` records the new groove and that agreement.
+
 Examples
 --------
 >>> tm = TimeMap.tempo_change(10.0, 20.0, 2.0)
@@ -32,10 +38,11 @@ from ..layout import COVER_TYPES
 from ..errors import ParameterError
 from ..model import Note, Piece, Track
 from ..sections import Section
-from .arrangement import GENRE_STYLES, PROGRAMS, _grid, make_track, part_notes, replace_span
+from .arrangement import (GROOVE_POOLS, PROGRAMS, Groove, _grid, draw_groove, drum_steps, groove_agreement,
+                          make_track, part_notes, replace_span)
 from .source import SourceSong, transpose_song
 
-__all__ = ["TimeMap", "CoverResult", "COVER_SPECS", "make_cover", "original_result"]
+__all__ = ["TimeMap", "CoverResult", "COVER_SPECS", "MAX_GROOVE_AGREEMENT", "make_cover", "original_result"]
 
 #: cover type -> (family, number of instruments or None, (min share, max share))
 COVER_SPECS = {
@@ -72,6 +79,10 @@ _INSTRUMENT_POOL = {
     "Pad": (48, 49, 50, 89, 90, 16, 19, 61),
 }
 _VOICES = (52, 53, 54)
+#: a cover's new groove agrees with the original's drum pattern (:func:`groove_agreement`) at most
+#: this much, so "rhythm changed" in the truth is a real change, not a re-draw of the same pattern
+MAX_GROOVE_AGREEMENT = 0.5
+_GROOVE_TRIES = 64  # draws before the least agreeing one is taken
 
 
 @dataclasses.dataclass(frozen=True)
@@ -238,6 +249,21 @@ def _changed(original: Piece, cover: Piece) -> tuple[str, ...]:
     return tuple(t.name for t in cover.tracks if t.notes != o[t.name].notes or t.program != o[t.name].program)
 
 
+def _other_groove(genre: str, song: SourceSong, original: Piece, rng: np.random.Generator) -> tuple[Groove, float]:
+    """A groove of ``genre``'s pool whose drums differ from the original's (its Rhythm track read
+    on the song's grid), and its agreement with them."""
+    ref = drum_steps(_tracks(original)["Rhythm"].notes, song)
+    best = None
+    for _ in range(_GROOVE_TRIES):
+        g = draw_groove(genre, rng)
+        agree = groove_agreement(ref, drum_steps(part_notes("Rhythm", song, g), song))
+        if best is None or agree < best[1]:
+            best = (g, agree)
+        if agree <= MAX_GROOVE_AGREEMENT:
+            break
+    return best[0], round(best[1], 4)
+
+
 def _other_program(part: str, program: int, rng: np.random.Generator, *, same_family: bool) -> int:
     if part == "Melody" and same_family:
         return int(rng.choice([v for v in _VOICES if v != program]))
@@ -290,24 +316,24 @@ def make_cover(cover_type: str, song: SourceSong, genre: str, original: Piece, *
         rhythm_spans = whole
     elif family == "Arrangement":
         a, b = _span(song, share_range, rng, duration)
-        alt = GENRE_STYLES[genre][1]
+        alt, agree = _other_groove(genre, song, original, rng)
         parts = sorted(rng.choice(("SubMelody", "Chord", "Bass", "Pad", "Rhythm"), size=n_inst,
                                   replace=False).tolist(), key=("SubMelody", "Chord", "Bass", "Pad", "Rhythm").index)
         notes = {p: replace_span(orig_tracks[p].notes, part_notes(p, song, alt, rng=rng), a, b) for p in parts}
         params.update(parts=parts, span_s=[a, b], share=round((b - a) / duration, 4),
-                      style=dataclasses.asdict(alt))
+                      groove=alt.describe(), groove_agreement=agree)
         piece = _rebuild(original, notes, {})
         rhythm_spans = _unchanged(a, b, duration)
     elif family == "Rhythm":
         a, b = _span(song, share_range, rng, duration)
         offbeat_to = float(rng.choice([rng.uniform(0.62, 0.7), rng.uniform(0.3, 0.38)]))
-        alt = GENRE_STYLES[genre][1]
+        alt, agree = _other_groove(genre, song, original, rng)
         fn = _phase_warp(song, a, b, offbeat_to)
         notes = {p: _rhythm_notes(orig_tracks[p].notes, fn, a, b) for p in ("Melody", "SubMelody", "Chord")}
         for p in ("Bass", "Pad", "Rhythm"):
             notes[p] = replace_span(orig_tracks[p].notes, part_notes(p, song, alt, rng=rng), a, b)
         params.update(span_s=[a, b], share=round((b - a) / duration, 4), offbeat_to=round(offbeat_to, 4),
-                      style=dataclasses.asdict(alt))
+                      groove=alt.describe(), groove_agreement=agree)
         piece = _rebuild(original, notes, {})
         rhythm_spans = _unchanged(a, b, duration)
     elif family == "Tempo":
@@ -319,24 +345,24 @@ def make_cover(cover_type: str, song: SourceSong, genre: str, original: Piece, *
         piece = _rebuild(original, notes, {}, tempo_bpm=original.tempo_bpm * ratio if (b - a) > duration / 2 else None)
         rhythm_spans = whole
     else:  # Genre
-        new_genre = str(rng.choice([g for g in GENRE_STYLES if g != genre]))
+        new_genre = str(rng.choice([g for g in GROOVE_POOLS if g != genre]))
         transpose = int(rng.choice([0, 0, -3, -2, -1, 1, 2, 3]))
         ratio = float(rng.uniform(0.9, 1.12))
-        style = GENRE_STYLES[new_genre][0]
+        groove, agree = _other_groove(new_genre, song, original, rng)
         moved = transpose_song(song, transpose)
         tmap = TimeMap.uniform(ratio)
         new = {
             "Melody": moved.melody.notes,
-            "SubMelody": moved.bridge.notes or part_notes("SubMelody", moved, style, rng=rng),
-            "Chord": part_notes("Chord", moved, style, rng=rng),
-            "Bass": part_notes("Bass", moved, style, rng=rng),
-            "Pad": part_notes("Pad", moved, style, rng=rng),
-            "Rhythm": part_notes("Rhythm", moved, style, rng=rng),
+            "SubMelody": moved.bridge.notes or part_notes("SubMelody", moved, groove, rng=rng),
+            "Chord": part_notes("Chord", moved, groove, rng=rng),
+            "Bass": part_notes("Bass", moved, groove, rng=rng),
+            "Pad": part_notes("Pad", moved, groove, rng=rng),
+            "Rhythm": part_notes("Rhythm", moved, groove, rng=rng),
         }
         notes = {k: _warp_notes(v, tmap) for k, v in new.items()}
         programs = dict(PROGRAMS[new_genre])
         params.update(new_genre=new_genre, transpose_semitones=transpose, tempo_ratio=round(ratio, 6),
-                      style=dataclasses.asdict(style))
+                      groove=groove.describe(), groove_agreement=agree)
         piece = _rebuild(original, notes, programs, tempo_bpm=original.tempo_bpm * ratio)
         rhythm_spans = []
 
