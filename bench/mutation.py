@@ -60,6 +60,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+from host import describe_machine  # noqa: E402  (bench/ is on sys.path when run as a script)
 ROOT = Path(__file__).resolve().parents[1]
 
 #: Test files of the mutation run (those that exist): fast, no Spark session.
@@ -120,18 +121,6 @@ print("generated:", mm.create_mutants(int(sys.argv[1])), f"{time.time() - t0:.0f
 mm.collect_or_load_stats(mm.get_mutant_runner(int(sys.argv[1])))
 print(f"stats: {time.time() - t0:.0f} s", flush=True)
 """
-
-
-def machine() -> str:
-    model = platform.processor()
-    try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{platform.machine()}, nproc={os.cpu_count()}, {model}, load avg {os.getloadavg()[0]:.1f} at start"
 
 
 def source_version() -> str:
@@ -215,7 +204,7 @@ def main(argv=None) -> int:
 
     t_start = time.time()
     started = dt.datetime.now(dt.timezone.utc)
-    host = machine()
+    host = describe_machine(load=True)
     work = args.work.resolve()
     copy = work / "musim-spark"
     if work.exists():

@@ -47,7 +47,6 @@ import json
 import multiprocessing as mp
 import os
 import pickle
-import platform
 import subprocess
 import sys
 import time
@@ -56,6 +55,7 @@ from pathlib import Path
 
 import numpy as np
 
+from host import describe_machine  # noqa: E402  (bench/ is on sys.path when run as a script)
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -350,18 +350,6 @@ def query_kind(t: dict) -> str:
 
 
 # ------------------------------------------------------------------------------------------ report
-def machine() -> str:
-    model = ""
-    try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        model = platform.processor()
-    return f"{platform.machine()}, nproc={os.cpu_count()}, {model}"
-
-
 def commit() -> str:
     if os.environ.get("MUSIM_BENCH_COMMIT"):  # run from an exported tree (git archive), no .git there
         return os.environ["MUSIM_BENCH_COMMIT"]
@@ -583,7 +571,7 @@ def main(argv=None) -> int:
                       "mel50": sum(int(np.isfinite(x[2]) and x[2] >= 50) for r in rs for x in r),
                       "nan": sum(int(not np.isfinite(x[2])) for r in rs for x in r),
                       "hubs": sum(int(sum(x[5] for x in r) > 0.01 * len(r)) for r in rs)}
-    meta = dict(date=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), machine=machine(),
+    meta = dict(date=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), machine=describe_machine(load=False),
                 load_start=load_start, load_end=os.getloadavg()[0], commit=commit(),
                 engine=str(Path(sys.modules["musim_spark"].__file__).parent),
                 command="python bench/plagiarism.py " + " ".join(argv if argv is not None else sys.argv[1:]),
