@@ -27,7 +27,7 @@ COMMANDS: dict[str, tuple[str | None, str]] = {
     "similarity": (None, "every track against every original"),
     "export": (None, "label JSON per track plus reports"),
     "run": (None, "all stages, incrementally: the nightly job"),
-    "compare": ("musim_spark.similarity.command", "compare one pair of files (MIDI)"),
+    "compare": ("musim_spark.similarity.command", "compare a query with one or many files (MIDI), ranked"),
     "evaluate": (None, "score the warehouse's results against a generated set's truth"),
     "status": ("musim_spark.status", "tables, versions, row counts, last runs, quarantine summary"),
 }
@@ -61,13 +61,24 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="Spark master, overrides the configuration (env MUSIM_MASTER)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The ``musim`` parser.
+
+    Parameters
+    ----------
+    only : str, optional
+        Import and add the options of this command only (the one being run; ``""``: none):
+        importing every command's module costs seconds (Spark I/O, the data-set generator's scipy)
+        that ``musim compare`` should not pay. The other commands are still listed.
+    """
     parser = argparse.ArgumentParser(prog="musim", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name, (module, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         _common(p)
+        if only is not None and name != only:
+            continue
         if module is None:
             for flags, kw in _PENDING_OPTIONS.get(name, []):
                 p.add_argument(*flags, **kw)
@@ -76,9 +87,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command_name(argv: list[str]) -> str | None:
+    """The command named in ``argv`` (its first word, as the top-level parser has no options but -h)."""
+    first = next((a for a in argv if not a.startswith("-")), None)
+    return first if first in COMMANDS else None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``musim``; returns the exit status (0 success, 1 failure, 2 usage or stage not built)."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(only=_command_name(argv) or "")  # "": no command named, no module imported
     args = parser.parse_args(argv)
     module, _ = COMMANDS[args.command]
     started = time.monotonic()

@@ -71,3 +71,104 @@ def test_bad_input_fails_with_one_line(tmp_path):
                        cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 1
     assert "MIDI_CORRUPT" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_single_pair_is_still_one_object_with_reasons(files, capsys):
+    a, b, _ = files
+    assert main(["compare", str(a), str(b), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert isinstance(out, dict) and "rank" not in out and "path" not in out
+    # every facet defined: no reasons (the keys are there, null)
+    assert out["reason"] is None and out["melodyReason"] is None and out["chordReason"] is None
+
+
+def test_one_query_against_many_files_and_a_folder(tmp_path, capsys):
+    """JSON list in the order given (a folder expands to its MIDI files, sorted, the query left out),
+    each with its rank; a broken file is reported by name, the others are still compared, exit 1."""
+    songs = tmp_path / "songs"
+    songs.mkdir()
+    query, copy, other = songs / "a.mid", songs / "b.mid", songs / "c.mid"
+    write_midi(_song(shift=2, n=160), query)
+    write_midi(_song(n=160), copy)
+    write_midi(_song(seed=9, n=160), other)
+    (songs / "notes.txt").write_text("not a candidate")
+    bad = tmp_path / "broken.mid"
+    bad.write_bytes(b"not midi")
+    rc = main(["compare", str(query), str(other), str(bad), str(songs), "--json"])
+    captured = capsys.readouterr()
+    assert rc == 1
+    out = json.loads(captured.out)
+    assert isinstance(out, list)
+    assert [r["path"] for r in out] == [str(other), str(bad), str(copy), str(other)]
+    assert [r["rank"] for r in out] == [2, None, 1, 3]     # the copy first; equal results keep the order given
+    assert out[2]["isSimilar"] is True and out[0]["isSimilar"] is False and out[2]["error"] is None
+    assert out[0]["melodySimilarity"] == out[3]["melodySimilarity"]   # the same file, read once
+    assert list(out[2])[:10] == ["rank", "path", "melodySimilarity", "rhythmSimilarity", "chordSimilarity",
+                                 "similarityCoefficient", "isSimilar", "melodySameSection", "rhythmSameSection",
+                                 "chordSameSection"]
+    assert out[1]["error"].startswith(str(bad)) and "MIDI_CORRUPT" in out[1]["error"]
+    assert out[1]["similarityCoefficient"] is None and out[1]["isSimilar"] is False
+    errors = [line for line in captured.err.splitlines() if "error" in line]
+    assert len(errors) == 1 and str(bad) in errors[0] and "MIDI_CORRUPT" in errors[0]
+
+
+def test_many_candidates_text_ranked_and_html_index(files, tmp_path, capsys):
+    a, b, c = files
+    pages = tmp_path / "reports"
+    assert main(["compare", str(a), str(c), str(b), "--html", str(pages)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line.split() for line in lines if line.strip()[:1].isdigit()]
+    assert [(r[0], r[-1]) for r in rows] == [("1", str(b)), ("2", str(c))]
+    assert rows[0][2] == "yes" and rows[1][2] == "no"
+    index = (pages / "index.html").read_text()
+    reports = sorted(p.name for p in pages.glob("*.html") if p.name != "index.html")
+    assert reports == ["001_c.html", "002_b.html"]
+    assert index.index("002_b.html") < index.index("001_c.html")     # ranked: b first
+    assert 'id="scores"' in (pages / "002_b.html").read_text()
+
+
+def test_a_directory_without_midi_files_is_an_error_the_rest_is_compared(files, tmp_path, capsys):
+    a, b, _ = files
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["compare", str(a), str(empty), str(b)]) == 1
+    captured = capsys.readouterr()
+    assert str(empty) in captured.err and "no .mid/.midi files" in captured.err
+    assert str(b) in captured.out
+
+
+@pytest.fixture()
+def numba_env(monkeypatch):
+    """NUMBA_CACHE_DIR unset for the test; numba's settings re-read from the restored env afterwards."""
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    yield monkeypatch
+    monkeypatch.undo()
+    from numba.core import config
+
+    config.reload_config()
+
+
+def test_numba_cache_goes_to_a_writable_place_when_the_package_is_read_only(numba_env, tmp_path):
+    """A read-only install (here: a package directory that cannot be created) with NUMBA_CACHE_DIR
+    unset would make numba refuse ``cache=True`` kernels when the home is not writable either; the
+    cache goes to the user's cache dir instead. A writable package or an explicit setting is kept."""
+    import os
+
+    from musim_spark.similarity import _numba_cache
+
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    numba_env.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert _numba_cache.configure(blocker / "pkg") == str(tmp_path / "cache" / "musim-spark" / "numba")
+    assert os.environ["NUMBA_CACHE_DIR"] == str(tmp_path / "cache" / "musim-spark" / "numba")
+    from numba.core import config
+
+    assert config.CACHE_DIR == os.environ["NUMBA_CACHE_DIR"]      # numba re-read its settings
+    assert _numba_cache.configure(blocker / "pkg") is None         # set now: kept
+    numba_env.delenv("NUMBA_CACHE_DIR")
+    assert _numba_cache.configure(tmp_path / "pkg") is None and "NUMBA_CACHE_DIR" not in os.environ
+    # the user's cache dir not writable either: a per-user folder under the temporary directory
+    numba_env.setenv("XDG_CACHE_HOME", str(blocker / "cache"))
+    numba_env.setattr("tempfile.tempdir", str(tmp_path / "tmp"))
+    got = _numba_cache.configure(blocker / "pkg")
+    assert got is not None and got.startswith(str(tmp_path / "tmp" / "musim-spark-numba-"))

@@ -102,6 +102,14 @@ def test_melody_file_case_is_one_track_under_a_mis_encoded_name(songs):
     assert h0 == 0 and (hdur, s0, sdur) == _sec(ph)[1:]
     assert len(phr.query.tracks[0].notes) == ph.truth["params"]["n_phrase_notes"]
     assert phr.query.end_time <= hdur + 0.05
+    # its first 3 s only: the section shrinks in both timelines (source side by the tempo ratio)
+    short = P.melody_file_case(ph, 7, phrase_only=True, max_seconds=3.0)
+    s = short.truth["sections"][0]
+    assert (s["durationMilliSec"], s["originalDurationMilliSec"]) == (3000, round(3000 * ph.truth["tempo_ratio"]))
+    assert s["originalStartMilliSec"] == ph.truth["sections"][0]["originalStartMilliSec"]
+    notes = short.query.tracks[0].notes
+    assert notes and max(n.end for n in notes) <= 3.0 + 1e-6
+    assert [n.pitch for n in notes] == [n.pitch for n in phr.query.tracks[0].notes[:len(notes)]]
 
 
 def test_same_seed_same_bytes(songs, tmp_path):

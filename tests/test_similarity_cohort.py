@@ -94,11 +94,19 @@ def test_normalised_scores_separate_noisy_copies_from_other_songs():
     assert copy.chord.normalised > S.chord_threshold
     assert copy.melody.score > 50.0 > diff.melody.score
     assert copy.similar and not diff.similar
-    # pinned near the measured values (raw 0-100 alignment scores, then S-norm z in cohort spreads)
-    raw = [[f.raw_score for f in (r.melody, r.rhythm, r.chord)] for r in (copy, diff)]
-    assert raw == [pytest.approx([65.833, 71.724, 68.657], abs=0.5), pytest.approx([2.652, 35.445, 16.604], abs=0.5)]
-    assert [copy.melody.normalised, copy.chord.normalised, diff.melody.normalised] == pytest.approx(
-        [12.376, 12.291, -0.274], abs=0.05)
+    # rhythm and chord (issue 10): significances too (log-odds alignments, -log10 P), pinned near the
+    # measured values; the noisy copy far above chance, the other song at chance
+    raw = [[f.raw_score for f in (r.rhythm, r.chord)] for r in (copy, diff)]
+    assert raw == [pytest.approx([37.547, 8.320], abs=0.5), pytest.approx([0.031, 0.0], abs=0.5)]
+    assert copy.chord.normalised == copy.chord.raw_score and copy.rhythm.normalised == copy.rhythm.raw_score
+    for k in st:
+        assert st[k].center.tolist() == [0.0, 0.0, 0.0] and st[k].spread.tolist() == [1.0, 1.0, 1.0]
+    # melody (issue 10): its raw score is a significance, -log10 P given both lengths (measured
+    # 130.56 for the noisy copy, 0.05 = chance for the other song); the cohort leaves it as it is
+    assert [copy.melody.raw_score, diff.melody.raw_score] == pytest.approx([130.556, 0.048], abs=0.5)
+    for k in st:
+        assert (st[k].center[0], st[k].spread[0]) == (0.0, 1.0)
+    assert [copy.melody.normalised, diff.melody.normalised] == [copy.melody.raw_score, diff.melody.raw_score]
     # the z-score is the S-norm of the raw score against both tracks' statistics, by hand
     (ca, sa), (cb, sb) = ((st[k].center[0], st[k].spread[0]) for k in ("noisy", "f"))
     by_hand = 0.5 * ((copy.melody.raw_score - ca) / sa + (copy.melody.raw_score - cb) / sb)
@@ -124,9 +132,11 @@ def test_rhythm_holds_when_pulse_tracking_picks_another_metrical_level(monkeypat
     f = _features("012")
     double = _regrid(f, 2)
     assert R.pulse_ratio(double.pulse, f.pulse) == pytest.approx(0.5, rel=0.05)
-    both_ways = [R.rhythm_similarity(double, f, settings=S).score, R.rhythm_similarity(f, double, settings=S).score]
-    assert min(both_ways) > 85.0
-    assert both_ways == pytest.approx([91.961, 96.381], abs=0.5)   # measured
-    # without matching the levels the same pair loses most of its rhythm score
-    monkeypatch.setattr(R, "match_metrical_level", lambda patterns, pulse, other, phase=0: (patterns, pulse))
-    assert R.rhythm_similarity(double, f, settings=S).score < min(both_ways) - 20.0
+    both_ways = [R.rhythm_similarity(double, f, settings=S), R.rhythm_similarity(f, double, settings=S)]
+    # significances (-log10 P) and aligned shares, measured (issue 10: log-odds rhythm): the grids
+    # re-matched, nearly every beat aligns
+    assert [r.raw_score for r in both_ways] == pytest.approx([205.006, 133.620], abs=0.5)
+    assert min(r.share for r in both_ways) > 85.0
+    # without matching the levels the same pair falls to chance
+    monkeypatch.setattr(R, "regrid", lambda track, other_pulse, phase=0: (track.rhythm_matrix(), track.pulse))
+    assert R.rhythm_similarity(double, f, settings=S).raw_score < S.rhythm_threshold

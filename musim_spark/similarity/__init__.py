@@ -21,7 +21,11 @@ transforms cover- and transcription-like transforms (tests, benchmarks; the tran
            noise is the generator's, :mod:`musim_spark.sampledata.noise`)
 """
 
-from .compare import PairResult, compare_features, compare_files, compare_pieces, track_statistics
+from . import _numba_cache
+
+_numba_cache.configure()  # before any kernel module imports numba: a cache dir numba can write (read-only installs)
+
+from .compare import PairResult, compare_features, compare_files, compare_pieces, track_statistics  # noqa: E402
 from .features import TrackFeatures, extract_features
 from .settings import SimilaritySettings
 

@@ -19,6 +19,11 @@ is often tiny and inflates z. ``z`` counts how far above chance the pair is, in 
 spread. The reported 0-100 score is ``100 sigmoid(slope (z - threshold))``: 50 is the facet's
 decision threshold (chosen on a calibration set), for every pair.
 
+Facets scored by **significance** (:data:`SIGNIFICANCE_FACETS`; melody: ``-log10 P`` of its best
+alignment given both lengths, :mod:`.significance`) are already on a scale that means the same for
+every pair: they are not compared with the cohort (no alignments, no cost), their statistics are
+center 0 and spread 1, so their normalised score is the significance itself.
+
 Because the statistics are per track and against a fixed cohort, a pair's score depends only on the
 two tracks: ``musim compare`` and the catalog sweep agree, and reruns give the same numbers. The
 default cohort ships with the package (``resources/cohort.npz``, built by
@@ -50,11 +55,14 @@ from .features import TrackFeatures
 from .melody import melody_similarity
 from .rhythm import rhythm_similarity
 
-__all__ = ["FACETS", "CohortStats", "Cohort", "load_cohort", "save_cohort", "default_cohort_path",
+__all__ = ["FACETS", "SIGNIFICANCE_FACETS", "CohortStats", "Cohort", "load_cohort", "save_cohort", "default_cohort_path",
            "raw_scores", "cohort_statistics", "statistics_from_scores", "normalised_scores", "calibrated_score"]
 
 #: Facet order of every per-facet array here.
 FACETS = ("melody", "rhythm", "chord")
+#: Facets whose raw score is a length-fair significance (-log10 P, :mod:`.significance`): read as
+#: is (center 0, spread 1), never against the cohort.
+SIGNIFICANCE_FACETS = ("melody", "rhythm", "chord")  # rhythm, chord: log-odds alignments (issue 10)
 
 @dataclasses.dataclass(frozen=True)
 class CohortStats:
@@ -155,14 +163,15 @@ def load_cohort(path: str | os.PathLike | None = None) -> Cohort:
     return _load_cached(str(p), p.stat().st_mtime)
 
 
-def raw_scores(fa: TrackFeatures, fb: TrackFeatures, *, settings) -> np.ndarray:
-    """The three raw facet scores (0-100, NaN allowed) of query ``fa`` against ``fb``."""
+def raw_scores(fa: TrackFeatures, fb: TrackFeatures, *, settings, facets=FACETS) -> np.ndarray:
+    """The raw facet scores (NaN allowed) of query ``fa`` against ``fb``, in :data:`FACETS` order;
+    facets not in ``facets`` are NaN (not computed)."""
+    fns = {"melody": melody_similarity, "rhythm": rhythm_similarity, "chord": chord_similarity}
     with warnings.catch_warnings():
         # a cohort member too short for a facet is expected now and then: that score is left out
         warnings.simplefilter("ignore", UserWarning)
-        return np.array([melody_similarity(fa, fb, settings=settings).score,
-                         rhythm_similarity(fa, fb, settings=settings).score,
-                         chord_similarity(fa, fb, settings=settings).score], dtype=np.float64)
+        return np.array([fns[k](fa, fb, settings=settings).raw_score if k in facets else np.nan for k in FACETS],
+                        dtype=np.float64)
 
 
 def cohort_statistics(f: TrackFeatures, cohort: Cohort, *, settings) -> CohortStats:
@@ -181,11 +190,18 @@ def cohort_statistics(f: TrackFeatures, cohort: Cohort, *, settings) -> CohortSt
     Returns
     -------
     CohortStats
+        Facets of :data:`SIGNIFICANCE_FACETS`: center 0, spread 1 (identity).
     """
     if len(cohort) == 0:
         raise ParameterError("cohort_statistics: empty cohort")
-    return statistics_from_scores(np.stack([raw_scores(f, m, settings=settings) for m in cohort.features]),
-                                  min_spread=np.asarray(settings.cohort_min_spread, dtype=np.float64))
+    normed = tuple(k for k in FACETS if k not in SIGNIFICANCE_FACETS)
+    st = statistics_from_scores(np.stack([raw_scores(f, m, settings=settings, facets=normed)
+                                          for m in cohort.features]),
+                                min_spread=np.asarray(settings.cohort_min_spread, dtype=np.float64))
+    for k in SIGNIFICANCE_FACETS:
+        st.center[FACETS.index(k)] = 0.0
+        st.spread[FACETS.index(k)] = 1.0
+    return st
 
 
 def statistics_from_scores(scores: np.ndarray, *, min_spread: float) -> CohortStats:

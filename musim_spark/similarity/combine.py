@@ -6,8 +6,26 @@ and threshold live in ``conf`` (``similarity:``), fitted by ``bench/similarity.p
 calibration set (``--cal``: one seed and song range; :func:`fit_logistic` here, the threshold search is the
 benchmark's ``balanced_threshold``) and evaluated on a different test set.
 
-A facet that cannot be computed (NaN, e.g. no drums and no accompaniment) enters at 50, its
-decision threshold, i.e. as neutral evidence, so the others decide.
+Undefined facets ("not enough material")
+-----------------------------------------
+A facet that cannot be computed (NaN: too few notes, beats or chords on a side) is *no evidence*,
+neither for nor against:
+
+- **Melody undefined** (or no facet defined): there is nothing a copy claim could rest on, so the
+  pair is **not decided**: coefficient NaN (``null`` in JSON), ``isSimilar`` false, and a reason
+  (``"not enough material: ..."``). Rhythm and chord alone are genre stock (drum grooves, four-chord
+  loops) that unrelated songs share; before this rule a 2-note intro, with every facet NaN entering
+  at 50, got coefficient +0.42 and ``isSimilar`` true against any song.
+- **Rhythm or chord undefined** (e.g. single-line melody files have no accompaniment): the
+  coefficient uses the defined facets only, with the weights **renormalised** so that they sum to
+  the full model's: ``z = bias + (W / W_D) sum_{k in D} w_k s_k / 100`` (``D`` the defined facets,
+  ``W`` all weights, ``W_D`` the defined ones'). This equals imputing each missing facet by the
+  weighted mean of the defined scores, so a pair at every defined facet's threshold (50) stays at
+  the full model's threshold point, and the coefficient threshold keeps its meaning. A logistic
+  model refitted per subset of defined facets was the alternative; it was not taken because the
+  calibration set (generated arrangements) has almost no pairs with a missing facet to fit it on,
+  and renormalisation needs no parameters beyond the fitted ones. Before, a missing facet entered
+  at 50 (its threshold), which pulled a clear melody copy down and a clear non-copy up.
 
 Examples
 --------
@@ -16,10 +34,15 @@ Examples
 ...                        combine_chord_weight=0.0)
 >>> round(similarity_coefficient(90.0, 20.0, 20.0, settings=s), 3)
 0.964
+>>> d = decide((float("nan"), 60.0, 70.0), ("melody of A has 2 notes, at least 8 are needed", "", ""),
+...            settings=s)
+>>> d.similar, d.reason
+(False, 'not enough material: melody of A has 2 notes, at least 8 are needed')
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -28,27 +51,116 @@ from .settings import SimilaritySettings
 
 #: Calibrated score at every facet's decision threshold (:func:`.cohort.calibrated_score`).
 DECISION_SCORE = 50.0
+#: The facets in the order of every score triple.
+FACETS = ("melody", "rhythm", "chord")
+#: Prefix of the reason of a pair that is not decided.
+NOT_ENOUGH_MATERIAL = "not enough material"
 
-__all__ = ["DECISION_SCORE", "similarity_coefficient", "is_similar", "fit_logistic"]
+__all__ = ["DECISION_SCORE", "FACETS", "NOT_ENOUGH_MATERIAL", "Decision", "decide", "similarity_coefficient",
+           "is_similar", "fit_logistic"]
 
 
-def _filled(value: float, fallback: float) -> float:
-    return fallback if value is None or not math.isfinite(value) else float(value)
+def _value(x) -> float:
+    return float("nan") if x is None else float(x)
 
 
 def similarity_coefficient(melody: float, rhythm: float, chord: float, *, settings: SimilaritySettings) -> float:
-    """Coefficient in [-1, 1] from the three scores (0-100, NaN allowed)."""
+    """Coefficient in [-1, 1] from the three calibrated scores (0-100; NaN or None = undefined).
+
+    Returns
+    -------
+    float
+        NaN when the melody score is undefined (the pair is not decided); otherwise the logistic
+        combination of the defined facets with renormalised weights (module docstring).
+
+    Examples
+    --------
+    >>> from .settings import SimilaritySettings
+    >>> s = SimilaritySettings(combine_bias=-6.0, combine_melody_weight=8.0, combine_rhythm_weight=2.0,
+    ...                        combine_chord_weight=2.0)
+    >>> # chord undefined: melody and rhythm weights scaled by 12 / 10; 50/50 stays the all-50 point
+    >>> similarity_coefficient(50.0, 50.0, None, settings=s) == similarity_coefficient(50.0, 50.0, 50.0, settings=s)
+    True
+    >>> math.isnan(similarity_coefficient(None, 90.0, 90.0, settings=s))
+    True
+    """
     s = settings
-    z = (s.combine_bias
-         + s.combine_melody_weight * _filled(melody, DECISION_SCORE) / 100.0
-         + s.combine_rhythm_weight * _filled(rhythm, DECISION_SCORE) / 100.0
-         + s.combine_chord_weight * _filled(chord, DECISION_SCORE) / 100.0)
+    scores = np.array([_value(melody), _value(rhythm), _value(chord)], dtype=np.float64)
+    weights = np.array([s.combine_melody_weight, s.combine_rhythm_weight, s.combine_chord_weight], dtype=np.float64)
+    defined = np.isfinite(scores)
+    if not defined[0]:
+        return float("nan")
+    w_defined = float(weights[defined].sum())
+    # the defined facets' weighted mean stands in for the missing ones (weights are >= 0 when fitted;
+    # a degenerate sum <= 0 leaves the missing ones out unscaled)
+    scale = float(weights.sum()) / w_defined if w_defined > 0 else 1.0
+    z = s.combine_bias + scale * float(np.dot(weights[defined], scores[defined])) / 100.0
     p = 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
     return 2.0 * p - 1.0
 
 
 def is_similar(coefficient: float, *, settings: SimilaritySettings) -> bool:
+    """``coefficient >= coefficient_threshold``; an undefined (NaN/None) coefficient is not similar."""
+    if coefficient is None or not math.isfinite(coefficient):
+        return False
     return bool(coefficient >= settings.coefficient_threshold)
+
+
+@dataclasses.dataclass(frozen=True)
+class Decision:
+    """A pair's combined outcome.
+
+    Attributes
+    ----------
+    coefficient : float
+        [-1, 1]; NaN when the pair is not decided.
+    similar : bool
+        False whenever ``coefficient`` is NaN.
+    reason : str
+        Empty when every facet is defined. ``"not enough material: ..."`` when the pair is not
+        decided; ``"decided on melody and rhythm only (chord: ...)"`` when some facet is missing.
+    """
+
+    coefficient: float
+    similar: bool
+    reason: str = ""
+
+    @property
+    def decided(self) -> bool:
+        return math.isfinite(self.coefficient)
+
+
+def _facet_reason(name: str, reason: str) -> str:
+    reason = reason or "cannot be computed"
+    return reason if reason.lower().startswith(name) else f"{name}: {reason}"
+
+
+def decide(scores, reasons=("", "", ""), *, settings: SimilaritySettings) -> Decision:
+    """Coefficient, decision and reason from the calibrated (melody, rhythm, chord) scores.
+
+    Parameters
+    ----------
+    scores : sequence of 3 float
+        Calibrated 0-100 scores; NaN or None = the facet cannot be computed.
+    reasons : sequence of 3 str
+        Why each undefined facet cannot be computed (the facets' ``FacetResult.reason``); an empty
+        reason of an undefined facet reads "cannot be computed".
+    settings : SimilaritySettings
+
+    Returns
+    -------
+    Decision
+    """
+    vals = [_value(x) for x in scores]
+    missing = [_facet_reason(n, r) for n, v, r in zip(FACETS, vals, reasons) if not math.isfinite(v)]
+    coef = similarity_coefficient(*vals, settings=settings)
+    if not math.isfinite(coef):
+        return Decision(float("nan"), False, f"{NOT_ENOUGH_MATERIAL}: " + "; ".join(missing))
+    reason = ""
+    if missing:
+        used = [n for n, v in zip(FACETS, vals) if math.isfinite(v)]
+        reason = f"decided on {' and '.join(used)} only ({'; '.join(missing)})"
+    return Decision(coef, is_similar(coef, settings=settings), reason)
 
 
 def fit_logistic(X: np.ndarray, y: np.ndarray, *, l2: float = 1e-2, iterations: int = 50) -> np.ndarray:
@@ -81,4 +193,3 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, *, l2: float = 1e-2, iterations: 
         if np.max(np.abs(step)) < 1e-8:
             break
     return w
-

@@ -1,9 +1,10 @@
-"""Compare two tracks: features -> three facets -> coefficient and decision.
+"""Compare tracks: features -> three facets -> coefficient and decision.
 
 :func:`compare_features` is the per-pair step (what the catalog sweep calls on stored
 :class:`.features.TrackFeatures`); :func:`compare_pieces` extracts features first;
 :func:`compare_files` reads two MIDI files and, where a label JSON sits beside a file, takes its
-``melodyTrack``/``rhythmTrack``/``chordTrack``.
+``melodyTrack``/``rhythmTrack``/``chordTrack``; :func:`compare_query` compares one query with many
+files (features and cohort statistics computed once per file) and ranks them (:func:`rank_order`).
 
 ``a`` is the query, ``b`` the original: a section's own timeline is a's, its ``other_*`` times are b's
 (:class:`musim_spark.sections.Section`).
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +22,7 @@ import numpy as np
 from ..errors import InputError, ParameterError
 from ..model import Piece
 from .cohort import CohortStats, calibrated_score, cohort_statistics, load_cohort, normalised_scores
-from .combine import is_similar, similarity_coefficient
+from .combine import decide
 from .facet import FacetResult
 from .features import TrackFeatures, extract_features
 from .chord import chord_similarity
@@ -29,7 +31,11 @@ from .rhythm import rhythm_similarity
 from .settings import SimilaritySettings
 
 __all__ = ["PairResult", "compare_features", "track_statistics", "piece_features", "compare_pieces",
-           "compare_files", "read_piece"]
+           "compare_files", "read_piece", "MIDI_SUFFIXES", "expand_candidates", "CandidateResult",
+           "compare_query", "rank_key", "rank_order"]
+
+#: File name endings ``musim compare`` reads (case-insensitive), also when expanding a directory.
+MIDI_SUFFIXES = (".mid", ".midi")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,9 +45,15 @@ class PairResult:
     Attributes
     ----------
     melody, rhythm, chord : FacetResult
+        A facet that cannot be computed has a NaN score and a ``reason``.
     coefficient : float
-        [-1, 1].
+        [-1, 1]; NaN when the pair is not decided (melody undefined: "not enough material",
+        :mod:`.combine`).
     similar : bool
+        Always False when ``coefficient`` is NaN.
+    reason : str
+        Empty when every facet is defined; else why the pair is not decided
+        (``"not enough material: ..."``) or which facets decided it (:func:`.combine.decide`).
     """
 
     melody: FacetResult
@@ -49,6 +61,12 @@ class PairResult:
     chord: FacetResult
     coefficient: float
     similar: bool
+    reason: str = ""
+
+    @property
+    def decided(self) -> bool:
+        """Whether the pair had enough material for a coefficient."""
+        return bool(np.isfinite(self.coefficient))
 
 
 def track_statistics(f: TrackFeatures, *, settings: SimilaritySettings) -> CohortStats:
@@ -87,15 +105,33 @@ def compare_features(fa: TrackFeatures, fb: TrackFeatures, *, settings: Similari
     z = normalised_scores(np.array([f.raw_score for f in facets]), *stats)
     thresholds = (settings.melody_threshold, settings.rhythm_threshold, settings.chord_threshold)
     m, r, c = (dataclasses.replace(f, score=calibrated_score(float(zk), t, settings.score_slope),
-                                   normalised=float(zk)) for f, zk, t in zip(facets, z, thresholds))
-    coef = similarity_coefficient(m.score, r.score, c.score, settings=settings)
-    return PairResult(m, r, c, coef, is_similar(coef, settings=settings))
+                                   normalised=float(zk), reason=_undefined_reason(f, float(zk)))
+               for f, zk, t in zip(facets, z, thresholds))
+    d = decide((m.score, r.score, c.score), (m.reason, r.reason, c.reason), settings=settings)
+    return PairResult(m, r, c, d.coefficient, d.similar, d.reason)
+
+
+def _undefined_reason(f: FacetResult, z: float) -> str:
+    """The facet's own reason when its score is undefined (the facet modules say why), a fallback
+    when it gave none; empty when defined."""
+    if np.isfinite(z):
+        return ""
+    if f.reason:
+        return f.reason
+    if np.isfinite(f.raw_score):
+        # the raw score exists but a track has no chance level for it: fewer than half the cohort
+        # could be compared on this facet (:func:`.cohort.statistics_from_scores`)
+        return "no chance level for this facet against the cohort (too little material)"
+    return "cannot be computed"
 
 
 def piece_features(piece: Piece, *, settings: SimilaritySettings) -> TrackFeatures:
     """:func:`.features.extract_features` with the settings' feature options."""
     return extract_features(piece, onset_tolerance=settings.onset_tolerance_s,
-                            chord_min_fit=settings.chord_min_fit, chord_bass_weight=settings.chord_bass_weight)
+                            chord_min_fit=settings.chord_min_fit, chord_bass_weight=settings.chord_bass_weight,
+                            melody_candidates=settings.melody_candidates,
+                            melody_partial_intervals=tuple(settings.melody_partial_intervals),
+                            melody_continuity_weight=settings.melody_continuity_weight)
 
 
 def compare_pieces(a: Piece, b: Piece, *, settings: SimilaritySettings) -> PairResult:
@@ -129,7 +165,7 @@ def read_piece(path: str | os.PathLike) -> Piece:
     p = Path(path)
     if not p.is_file():
         raise ParameterError(f"{p}: no such file")
-    if p.suffix.lower() not in (".mid", ".midi"):
+    if p.suffix.lower() not in MIDI_SUFFIXES:
         raise ParameterError(f"{p}: only MIDI files (.mid/.midi) can be compared for now")
     return read_midi(p, **_label_roles(p))
 
@@ -146,3 +182,173 @@ def compare_files(path_a, path_b, *, settings: SimilaritySettings
     fa = piece_features(read_piece(path_a), settings=settings)
     fb = piece_features(read_piece(path_b), settings=settings)
     return compare_features(fa, fb, settings=settings), fa, fb
+
+
+def expand_candidates(paths, *, query=None) -> list[tuple[str, str]]:
+    """Candidate arguments -> files to compare, in the order given.
+
+    A directory stands for its own ``.mid``/``.midi`` files (not its subdirectories), sorted by
+    name; the query's own file is left out of a directory (a file never ranks against itself),
+    but kept when named explicitly. Anything else is passed through as given (reading it reports
+    what is wrong).
+
+    Parameters
+    ----------
+    paths : sequence of path-like
+    query : path-like, optional
+        The query file, left out of expanded directories.
+
+    Returns
+    -------
+    list of (str, str)
+        ``(path, error)``: error is empty, or says why the argument gave no file (a directory
+        without MIDI files).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> for n in ("b.mid", "a.MIDI", "notes.txt"):
+    ...     _ = (d / n).write_bytes(b"")
+    >>> [Path(p).name for p, _ in expand_candidates([d])]
+    ['a.MIDI', 'b.mid']
+    """
+    own = Path(query).resolve() if query is not None else None
+    out = []
+    for raw in paths:
+        p = Path(raw)
+        if not p.is_dir():
+            out.append((str(raw), ""))
+            continue
+        files = sorted((c for c in p.iterdir() if c.is_file() and c.suffix.lower() in MIDI_SUFFIXES),
+                       key=lambda c: c.name)
+        files = [c for c in files if own is None or c.resolve() != own]
+        if not files:
+            out.append((str(raw), f"{raw}: directory has no {'/'.join(MIDI_SUFFIXES)} files to compare"))
+        out += [(str(c), "") for c in files]
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class CandidateResult:
+    """One candidate of :func:`compare_query`.
+
+    Attributes
+    ----------
+    path : str
+    result : PairResult or None
+        None when the candidate could not be read (``error``).
+    features : TrackFeatures or None
+        The candidate's features (for reports).
+    error : str
+        One line naming the file and what is wrong with it; empty on success.
+    rank : int or None
+        1 = most similar (:func:`rank_order`); None for a candidate with an error.
+    warnings : tuple of str
+        ``UserWarning`` messages raised while reading or comparing this candidate.
+    """
+
+    path: str
+    result: PairResult | None
+    features: TrackFeatures | None = None
+    error: str = ""
+    rank: int | None = None
+    warnings: tuple = ()
+
+
+def _error_line(path: str, exc: Exception) -> str:
+    msg = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return msg if path in msg else f"{path}: {msg}"
+
+
+def compare_query(query, candidates, *, settings: SimilaritySettings, expand: bool = True
+                  ) -> tuple[TrackFeatures, list[CandidateResult]]:
+    """Compare one query file with many candidate files, and rank them.
+
+    The query's features and cohort statistics are computed once; each distinct candidate file's
+    once (a file named twice is read once). A candidate that cannot be read (missing, not MIDI,
+    corrupt, a bad label beside it) gets an ``error`` and no rank; the others are still compared.
+    Warnings about a candidate are recorded in its result (not issued); the query's are issued.
+
+    Parameters
+    ----------
+    query : path-like
+        The query (the suspect melody); errors here raise, as nothing can be compared.
+    candidates : sequence of path-like
+        Files, or directories (expanded by :func:`expand_candidates` when ``expand``).
+    settings : SimilaritySettings
+    expand : bool
+
+    Returns
+    -------
+    (TrackFeatures, list of CandidateResult)
+        The query's features and one result per candidate file, in the order given, ranked.
+
+    Raises
+    ------
+    InputError, ParameterError
+        The query cannot be read.
+    """
+    from ..errors import MusimError
+
+    fq = piece_features(read_piece(query), settings=settings)
+    sq = track_statistics(fq, settings=settings)
+    items = expand_candidates(candidates, query=query) if expand else [(str(c), "") for c in candidates]
+    cache: dict[Path, CandidateResult] = {}
+    out = []
+    for path, error in items:
+        if error:
+            out.append(CandidateResult(path, None, error=error))
+            continue
+        key = Path(path).resolve()
+        if key not in cache:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    fc = piece_features(read_piece(path), settings=settings)
+                    sc = track_statistics(fc, settings=settings)
+                    got = CandidateResult(path, compare_features(fq, fc, settings=settings, stats=(sq, sc)), fc)
+                except (MusimError, OSError) as exc:  # a bad file: say which and why, go on with the others
+                    got = CandidateResult(path, None, error=_error_line(path, exc))
+            cache[key] = dataclasses.replace(got, warnings=tuple(
+                str(w.message) for w in caught if issubclass(w.category, UserWarning)))
+        out.append(dataclasses.replace(cache[key], path=path))
+    ranks = rank_order([c.result for c in out])
+    return fq, [dataclasses.replace(c, rank=r) for c, r in zip(out, ranks)]
+
+
+def rank_key(result: PairResult) -> tuple:
+    """Sort key (ascending = more similar) of a candidate's result.
+
+    Decided pairs come first, similar before not similar; among them the **melody significance**
+    (the melody score's cohort-normalised value, unbounded, where the 0-100 score saturates near
+    100) decides, as the melody is the evidence a copy claim rests on and a query is typically a
+    melody whose own rhythm and chords say little; the coefficient breaks ties. Pairs not decided
+    ("not enough material") come last.
+    """
+    if not result.decided:
+        return (1, 0, 0.0, 0.0)
+    z = result.melody.normalised
+    return (0, 0 if result.similar else 1, -(z if np.isfinite(z) else -np.inf), -float(result.coefficient))
+
+
+def rank_order(results) -> list[int | None]:
+    """Ranks (1 = most similar) of results given in the candidates' order; None for a missing
+    result (a candidate with an error). Ties keep the order given.
+
+    Examples
+    --------
+    >>> from .facet import nan_result
+    >>> m = lambda z: dataclasses.replace(nan_result(), score=50.0, normalised=z)
+    >>> lo = PairResult(m(1.0), nan_result(), nan_result(), -0.5, False)
+    >>> hi = PairResult(m(9.0), nan_result(), nan_result(), 0.9, True)
+    >>> none = PairResult(nan_result(), nan_result(), nan_result(), float("nan"), False, "not enough material")
+    >>> rank_order([lo, None, none, hi])
+    [2, None, 3, 1]
+    """
+    idx = [i for i, r in enumerate(results) if r is not None]
+    idx.sort(key=lambda i: rank_key(results[i]))  # stable: ties keep the order given
+    ranks: list[int | None] = [None] * len(results)
+    for rank, i in enumerate(idx, start=1):
+        ranks[i] = rank
+    return ranks

@@ -40,10 +40,21 @@ class FacetResult:
     alignments : tuple of Alignment
         The raw paths (item indices), for reports.
     raw_score : float
-        The alignment's score (share of the shorter song aligned as well as with itself, 0-100).
+        The facet's uncalibrated score. For a facet scored by significance (melody,
+        :mod:`.significance`): ``-log10 P`` of its best alignment given both lengths (2 = one
+        unrelated pair in a hundred scores this high). Otherwise the aligned share (below).
     normalised : float
         ``raw_score`` against both tracks' cohort statistics (S-norm, in cohort spreads); NaN until
         normalised.
+    reason : str
+        Why the score is NaN ("not enough material"), e.g. ``"melody of A has 2 notes; at least 8
+        are needed"``; empty when the score could be computed.
+    share : float
+        Share (0-100) of the shorter sequence that the best alignment matches as well as a
+        self-match would ("aligned share", for reports); NaN when not computed.
+    candidates : tuple of int
+        Melody: the candidate line of each file the score uses (0 = the file's primary line,
+        :mod:`.melody_line`); empty for other facets.
     """
 
     score: float
@@ -52,10 +63,14 @@ class FacetResult:
     alignments: tuple = ()
     raw_score: float = float("nan")
     normalised: float = float("nan")
+    reason: str = ""
+    share: float = float("nan")
+    candidates: tuple = ()
 
 
-def nan_result() -> FacetResult:
-    return FacetResult(float("nan"), [], -1, ())
+def nan_result(reason: str = "") -> FacetResult:
+    """A facet that cannot be computed: NaN score, no sections, ``reason`` saying why."""
+    return FacetResult(float("nan"), [], -1, (), reason=reason)
 
 
 def transposition_candidates(hist_a: np.ndarray, hist_b: np.ndarray, k: int) -> np.ndarray:

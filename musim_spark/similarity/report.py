@@ -2,9 +2,11 @@
 
 No external resources (inline CSS, inline SVG, a few lines of inline script): the page opens
 offline. Elements a test or a reviewer's tooling can find: ``#scores`` (the three scores, the
-coefficient and the decision), ``.section[data-facet=melody|rhythm|chord]`` (one per matching
-section and side, with ``data-start-ms``/``data-duration-ms``), ``#chords`` (both chord
-sequences side by side), and ``body[data-ready="1"]`` once the script ran.
+coefficient and the decision; a facet that cannot be computed shows "n/a" and why), ``#reason``
+(only when a facet is missing: why the pair is not decided, or which facets decided it),
+``.section[data-facet=melody|rhythm|chord]`` (one per matching section and side, with
+``data-start-ms``/``data-duration-ms``), ``#chords`` (both chord sequences side by side), and
+``body[data-ready="1"]`` once the script ran.
 """
 
 from __future__ import annotations
@@ -88,9 +90,13 @@ def render_report(result: PairResult, fa: TrackFeatures, fb: TrackFeatures, *, n
     rows = "".join(
         f"<tr><td>{f}</td><td class='score' data-facet='{f}'>{_fmt(r.score)}</td><td>{_fmt(r.raw_score)}</td>"
         f"<td>{_z(r.normalised)}</td><td>{len(r.sections)}</td>"
-        f"<td>{'; '.join(span(x) for x in r.sections) or '-'}</td></tr>"
+        f"<td>{'; '.join(span(x) for x in r.sections) or html.escape(r.reason) or '-'}</td></tr>"
         for f, r in (("melody", result.melody), ("rhythm", result.rhythm), ("chord", result.chord)))
     verdict = "similar" if result.similar else "not similar"
+    if not math.isfinite(result.coefficient):
+        verdict = "not decided"
+    coefficient = "n/a" if not math.isfinite(result.coefficient) else f"{result.coefficient:+.3f}"
+    reason = f'<p id="reason">{html.escape(result.reason)}</p>' if result.reason else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>musim compare: {html.escape(name_a)} vs {html.escape(name_b)}</title>
 <style>
@@ -107,8 +113,9 @@ Melody transposition B&rarr;A: {result.melody.transposition if result.melody.tra
 <th title="share of the shorter song that aligns as well as with itself">aligned share (%)</th>
 <th title="above chance, in spreads of both songs' scores against unrelated songs (the cohort)">above chance</th>
 <th>sections</th><th>A time ~ B time</th></tr>{rows}
-<tr><td>coefficient</td><td id="coefficient">{result.coefficient:+.3f}</td><td colspan="4" id="decision">{verdict}
+<tr><td>coefficient</td><td id="coefficient">{coefficient}</td><td colspan="4" id="decision">{verdict}
 (threshold {settings.coefficient_threshold:+.2f})</td></tr></table>
+{reason}
 <p>Score: 50 is the facet's decision threshold for every pair. Aligned share: how much of the shorter song
 aligns. Above chance: how far the aligned share lies above what each song scores against unrelated songs,
 in units of that chance spread.</p>

@@ -1,64 +1,74 @@
-"""Rhythm similarity: local alignment of onset patterns on a tracked pulse, by instrument group.
+"""Rhythm similarity: local alignment of per-beat onset patterns, scored by information and significance.
 
-The pulse is tracked from the track's own onsets (predominant local pulse; :func:`.features.pulse_grid`),
-so tempo, global or changing in part of the song, with or without a tempo map, is normalised away.
-At every pulse the item compared is the window of ``rhythm_window`` pulses starting there, as a
-binary pattern of :data:`.features.STEPS_PER_PULSE` steps per pulse for each group (kick, snare,
-hi-hat/cymbals, other percussion, other accompaniment, the label's chord track (comping), the melody
-line: :data:`.features.RHYTHM_GROUPS`). Two windows' similarity is the weighted mean, over groups
-that play in either, of the cosine similarity of their soft onset patterns, each step's weight
-spread to its neighbours (``rhythm_smooth``), so extra, missing or shifted transcribed onsets lower
-it a little, they do not break it. The default weights favour the song's own rhythm (melody and
-comping) over the drums, bass and pads, which many songs of a genre share; a local
-alignment of the pulse sequences (affine gaps, up to ``max_alignments`` stretches) finds where the
-grooves are the same. Windows starting at every pulse make the measure independent of where bars
-begin (transcribed MIDI has no reliable downbeats).
+The pulse is tracked from the track's own onsets (:func:`.features.pulse_grid`), so tempo, global
+or changing in part of the song, with or without a tempo map, is normalised away. Every beat of
+the pulse carries, for each instrument group of :data:`.features.RHYTHM_GROUPS` (kick, snare,
+hi-hat/cymbals, other percussion, other accompaniment, the label's chord track, the melody line),
+its onset pattern quantised to :data:`.features.STEPS_PER_PULSE` steps: one of 16 symbols per group
+(:func:`pulse_symbols`).
+
+Two beats are compared by the **information** their agreement carries (:mod:`.logodds`): the
+log-likelihood ratio of "copied" against "independent", with each beat's probability taken from
+a Markov chain of the pair's own patterns (a beat of steady eighths after eight bars of steady
+eighths is predictable and earns almost nothing; the song's own syncopations earn much), a noise
+channel that forgives an onset a step off (``rhythm_step_error``), and the group weights
+``rhythm_group_weights`` (the song's own rhythm, melody and comping, over the drums, bass and pads
+that many songs of a genre share). Only groups that play in both tracks are compared (a
+single-line melody against an arrangement: the melody group). A local alignment of the beat
+sequences (affine gaps) finds where the rhythm is the same, and its best score is read against
+what unrelated tracks of the same lengths reach (Karlin-Altschul statistics fitted on unrelated
+POP909 material, ``rhythm_null_*``; :mod:`.significance`): the raw score is ``-log10 P``.
+
+This replaced windows of 4 beats compared by a cosine above a fixed 0.4: any two single-line pop
+melodies exceed that at most beats, so unrelated pairs aligned end to end (median raw score 54 and
+calibrated 100 on 120 POP909 melody pairs; two independent random 10-minute files: 69 / 100).
 
 References
 ----------
 .. [1] Bruford, F., Lartillot, O., McDonald, S., Sandler, M. (2020). Multidimensional similarity
        modelling of complex drum loops using the GrooveToolbox. Proc. ISMIR 2020, 263-270.
 .. [2] Toussaint, G. (2004). A comparison of rhythmic similarity measures. Proc. ISMIR 2004.
-.. [3] Grosche, P., Müller, M. (2011). Extracting predominant local pulse information from music
-       recordings. IEEE Trans. Audio, Speech, Lang. Process. 19(6), 1688-1701.
+.. [3] Karlin, S., Altschul, S. F. (1990). Methods for assessing the statistical significance of
+       molecular sequence features by using general scoring schemes. PNAS 87(6), 2264-2268.
 
 Deviations from GrooveToolbox [1]_
 ----------------------------------
-1. Soft (linearly shared between neighbouring steps) onsets, 4 steps per tracked beat, over a
-   sliding window of beats, instead of velocity-weighted 32-step loops on a known bar grid (transcribed MIDI has unreliable velocities,
-   no reliable tempo map and no downbeats).
+1. Binary onsets on 4 steps per tracked beat instead of velocity-weighted 32-step loops on a
+   known bar grid (transcribed MIDI has unreliable velocities, no reliable tempo map and no
+   downbeats); a one-step error is forgiven by the noise channel instead of by smoothing.
 2. Seven groups (kick, snare, hi-hat/cymbals, other percussion, other accompaniment, chord-track
-   comping, melody line) instead of the toolbox's low/mid/high drum bands. The pitched groups let
-   tracks without drums be compared, and the melody line's rhythm (and the comping's) is what makes
-   the measure song-specific: drums, bass and pads are often a genre's stock patterns, shared by
-   different songs, so they get small default weights (``rhythm_group_weights``). The chord-track
-   group is empty without a label naming the chord track (its onsets then stay in the
-   accompaniment group).
-3. Onsets spread over +-1 step (``rhythm_smooth``) before the cosine, for transcription timing
-   errors; per-group cosine similarity averaged with weights, instead of the
-   toolbox's feature distances, and whole songs are compared with local alignment (the toolbox
-   compares single loops).
-4. Score normalised by a self-match of the shorter song's non-empty windows (0-100).
+   comping, melody line) instead of the toolbox's low/mid/high drum bands: the pitched groups let
+   tracks without drums be compared, and the melody line's rhythm is what makes the measure
+   song-specific.
+3. Agreement scored by its information against the pair's own pattern statistics (log-odds)
+   instead of the toolbox's feature distances; whole songs compared by local alignment, scored by
+   significance given both lengths.
 """
 
 from __future__ import annotations
 
-import warnings
+import functools
+import itertools
 
 import numpy as np
 
 from ..errors import ParameterError
-from .facet import FacetResult, nan_result, score_from_substitution
-from .features import RHYTHM_GROUPS, STEPS_PER_PULSE, TrackFeatures
+from .facet import FacetResult, nan_result
+from .features import RHYTHM_GROUPS, STEPS_PER_PULSE, TrackFeatures, rhythm_patterns
+from .logodds import aligned_result, context_probabilities, logodds_tables, self_match_score
 from .settings import SimilaritySettings
+from .significance import NullModel
 
-__all__ = ["validate", "rhythm_similarity", "window_similarity", "pulse_windows", "smooth_patterns",
-           "match_metrical_level", "pulse_ratio"]
+__all__ = ["validate", "rhythm_similarity", "pulse_symbols", "step_channel", "rhythm_substitution",
+           "active_groups", "regrid", "pulse_ratio", "rhythm_null_model", "N_SYMBOLS"]
+
+#: Symbols per group and beat: every subset of the beat's steps.
+N_SYMBOLS = 1 << STEPS_PER_PULSE
 
 
 def validate(fa: TrackFeatures, fb: TrackFeatures) -> None:
     """Raise ParameterError for malformed rhythm features (pattern size vs pulses, unsorted pulses)."""
-    for name, f in (("a", fa), ("b", fb)):
+    for name, f in (("A", fa), ("B", fb)):
         k = f.n_pulses
         if f.rhythm_pattern.shape[0] != k * len(RHYTHM_GROUPS) * STEPS_PER_PULSE:
             raise ParameterError(
@@ -66,167 +76,83 @@ def validate(fa: TrackFeatures, fb: TrackFeatures) -> None:
                 f"{len(RHYTHM_GROUPS)} x {STEPS_PER_PULSE}")
         if np.any(np.diff(f.pulse) <= 0) or not np.all(np.isfinite(f.pulse)):
             raise ParameterError(f"rhythm of {name}: pulse boundaries not increasing/finite")
+        if f.rhythm_onset.shape != f.rhythm_mask.shape:
+            raise ParameterError(f"rhythm of {name}: rhythm_onset and rhythm_mask lengths differ")
 
 
-def smooth_patterns(patterns: np.ndarray, weight: float) -> np.ndarray:
-    """Spread every step's onset weight to its two neighbouring steps (x ``weight``), along the whole track.
-
-    Transcribed onsets land a step early or late (timing errors of 60-150 ms, split notes); with
-    ``weight`` > 0 such an onset still overlaps the true one in the cosine instead of missing it.
-
-    Parameters
-    ----------
-    patterns : np.ndarray [shape=(K, G, S)]
-    weight : float
-        0 returns ``patterns`` unchanged.
-
-    Returns
-    -------
-    np.ndarray [shape=(K, G, S), float32]
-    """
-    if weight <= 0 or patterns.shape[0] == 0:
-        return patterns
-    K, G, S = patterns.shape
-    flat = patterns.transpose(1, 0, 2).reshape(G, K * S).astype(np.float32)
-    out = flat.copy()
-    out[:, 1:] += np.float32(weight) * flat[:, :-1]
-    out[:, :-1] += np.float32(weight) * flat[:, 1:]
-    return out.reshape(G, K, S).transpose(1, 0, 2)
+def rhythm_null_model(settings: SimilaritySettings) -> NullModel:
+    """The fitted chance model of the rhythm scoring scheme (settings ``rhythm_null_*``)."""
+    s = settings
+    return NullModel(lam=s.rhythm_null_lambda, k=s.rhythm_null_k, lam_short=s.rhythm_null_lambda_short,
+                     k_short=s.rhythm_null_k_short, power=s.rhythm_null_power)
 
 
-def pulse_windows(patterns: np.ndarray, window: int) -> np.ndarray:
-    """Per pulse, the patterns of the ``window`` pulses starting there (zeros past the end).
+def pulse_symbols(patterns: np.ndarray) -> np.ndarray:
+    """One symbol per beat and group: bit s set when step s has an onset (weight >= 0.5).
 
     Parameters
     ----------
     patterns : np.ndarray [shape=(K, G, S)]
+        Soft onset patterns (:func:`.features.rhythm_patterns`).
 
     Returns
     -------
-    np.ndarray [shape=(K, G, window * S)]
-    """
-    K, G, S = patterns.shape
-    padded = np.concatenate([patterns, np.zeros((window, G, S), patterns.dtype)], axis=0)
-    return np.concatenate([padded[k:k + K] for k in range(window)], axis=2)
-
-
-def window_similarity(pa: np.ndarray, pb: np.ndarray, weights) -> np.ndarray:
-    """Similarity 0-1 of every window of a with every window of b.
-
-    Parameters
-    ----------
-    pa : np.ndarray [shape=(n, G, L)]
-    pb : np.ndarray [shape=(m, G, L)]
-    weights : sequence of float [G]
-
-    Returns
-    -------
-    np.ndarray [shape=(n, m)]
-        Weighted mean, over groups that play in either window, of the cosine similarity of the
-        two windows' onset patterns (a group playing on one side only contributes 0); 0 where
-        neither window has any onset.
-    """
-    n, m = pa.shape[0], pb.shape[0]
-    num = np.zeros((n, m), dtype=np.float32)
-    den = np.zeros((n, m), dtype=np.float32)
-    for g, w in enumerate(weights):  # G = 7 groups, each one matrix product over windows
-        A = pa[:, g].astype(np.float32)
-        B = pb[:, g].astype(np.float32)
-        na = np.linalg.norm(A, axis=1)
-        nb = np.linalg.norm(B, axis=1)
-        A = A / np.where(na > 0, na, 1.0)[:, None]
-        B = B / np.where(nb > 0, nb, 1.0)[:, None]
-        num += np.float32(w) * (A @ B.T)
-        den += np.float32(w) * ((na[:, None] > 0) | (nb[None, :] > 0))
-    return np.where(den > 0, num / np.maximum(den, 1e-9), 0.0).astype(np.float64)
-
-
-def match_metrical_level(patterns: np.ndarray, pulse: np.ndarray, other_pulse: np.ndarray, *,
-                         phase: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Re-grid one track's patterns to the metrical level of another's pulse.
-
-    Pulse tracking may lock one song onto the beat and its cover onto the half or double beat (a
-    cover at 140 BPM of a song at 120 BPM tracked at 70); windows of the same number of pulses then
-    span twice the music on one side and nothing aligns. When the median pulse periods differ by more
-    than a factor sqrt(2) (tempo covers change the tempo by at most 1.25), the track with the shorter
-    pulses gets pairs of pulses merged (steps pooled by max), the one with the longer pulses gets
-    every pulse split in two (steps spread out, zeros between), so both are compared per pulse of
-    about the same length.
-
-    Parameters
-    ----------
-    patterns : np.ndarray [shape=(K, G, S)]
-        The track's rhythm patterns (:meth:`.features.TrackFeatures.rhythm_matrix`).
-    pulse : np.ndarray [shape=(K + 1,)]
-        Its pulse boundaries (s).
-    other_pulse : np.ndarray
-        The other track's pulse boundaries (s).
-    phase : {0, 1}
-        When merging: pair pulses (0, 1), (2, 3)... or (1, 2), (3, 4)... (the other track's pulse
-        boundaries may fall on either; :func:`rhythm_similarity` tries both).
-
-    Returns
-    -------
-    (np.ndarray [shape=(K', G, S)], np.ndarray [shape=(K' + 1,)])
-        ``patterns`` and ``pulse`` themselves when the levels already match.
+    np.ndarray [shape=(G, K), int64]
+        Values in ``[0, 2**S)``.
 
     Examples
     --------
-    >>> p = np.zeros((4, 1, 4), np.float32); p[:, 0, 0] = 1
-    >>> m, b = match_metrical_level(p, np.arange(5) * 0.5, np.arange(3) * 1.0)
-    >>> m[:, 0].tolist(), b.tolist()
-    ([[1.0, 0.0, 1.0, 0.0], [1.0, 0.0, 1.0, 0.0]], [0.0, 1.0, 2.0])
+    >>> p = np.zeros((2, 1, 4), np.float32); p[0, 0, [0, 2]] = 1.0; p[1, 0, 3] = 0.7
+    >>> pulse_symbols(p).tolist()
+    [[5, 8]]
     """
     K, G, S = patterns.shape
-    if K < 2 or S % 2:
-        return patterns, pulse
-    ratio = pulse_ratio(other_pulse, pulse)
-    if ratio > np.sqrt(2.0):  # other's pulses are ~2 of ours: merge pairs
-        p0 = 1 if phase else 0
-        K2 = (K - p0) // 2
-        pairs = patterns[p0:p0 + 2 * K2].reshape(K2, 2, G, S).transpose(0, 2, 1, 3).reshape(K2, G, 2 * S)
-        return pairs.reshape(K2, G, S, 2).max(axis=3), pulse[p0:p0 + 2 * K2 + 1:2].copy()
-    if ratio < np.sqrt(0.5):  # other's pulses are ~half of ours: split each in two
-        halves = patterns.reshape(K, G, 2, S // 2).transpose(0, 2, 1, 3)  # (K, 2, G, S/2)
-        up = np.zeros((K, 2, G, S), dtype=patterns.dtype)
-        up[..., ::2] = halves
-        mid = 0.5 * (pulse[:-1] + pulse[1:])
-        new_pulse = np.empty(2 * K + 1)
-        new_pulse[0::2] = pulse
-        new_pulse[1::2] = mid
-        return up.reshape(2 * K, G, S), new_pulse
-    return patterns, pulse
+    bits = (patterns >= 0.5).astype(np.int64) << np.arange(S, dtype=np.int64)[None, None, :]
+    return np.ascontiguousarray(bits.sum(axis=2).T)
 
 
-def rhythm_similarity(fa: TrackFeatures, fb: TrackFeatures, *, settings: SimilaritySettings) -> FacetResult:
-    """Rhythm score (0-100) and matching sections of query ``fa`` against original ``fb``.
+def _pattern_distance(x: int, y: int, steps: int) -> int:
+    """Fewest edits turning onset pattern x into y: an onset moved by one step, added or removed."""
+    a = [s for s in range(steps) if x >> s & 1]
+    b = [s for s in range(steps) if y >> s & 1]
+    best = len(a) + len(b)
+    for k in range(1, min(len(a), len(b)) + 1):     # k onsets kept (moved by at most one step)
+        for ia in itertools.combinations(a, k):
+            for ib in itertools.combinations(b, k):
+                if all(abs(u - v) <= 1 for u, v in zip(ia, ib)):
+                    best = min(best, sum(u != v for u, v in zip(ia, ib)) + len(a) + len(b) - 2 * k)
+    return best
+
+
+@functools.lru_cache(maxsize=8)
+def step_channel(step_error: float, steps: int = STEPS_PER_PULSE) -> np.ndarray:
+    """Noise channel ``C(x, y)`` proportional to ``e^d (1 - e)^(steps - d)``, each row summing to 1;
+    d = the fewest onsets moved by one step, added or removed to turn pattern x into y.
+
+    Parameters
+    ----------
+    step_error : float
+        In [0, 1): probability of each such error in a copied beat (a transcribed onset a step
+        early or late, an extra or a missing onset).
 
     Returns
     -------
-    FacetResult
-        NaN (with a warning) when either side has fewer than ``min_rhythm_pulses`` pulses with onsets.
+    np.ndarray [shape=(2**steps, 2**steps)]
 
-    References
-    ----------
-    .. [1] Bruford et al. (2020), see the module docstring (and its list of deviations).
+    Examples
+    --------
+    >>> C = step_channel(0.1)
+    >>> round(float(C[0b0101].sum()), 6), bool(C[0b0101, 0b0110] > 5 * C[0b0101, 0b1010])   # 1 move vs 2
+    (1.0, True)
     """
-    validate(fa, fb)
-    s = settings
-    if len(s.rhythm_group_weights) != len(RHYTHM_GROUPS):
-        raise ParameterError(f"rhythm_group_weights has {len(s.rhythm_group_weights)} values, need one per "
-                             f"rhythm group {RHYTHM_GROUPS}")
-    wa = pulse_windows(smooth_patterns(fa.rhythm_matrix(), s.rhythm_smooth), int(s.rhythm_window))
-    pb = fb.rhythm_matrix()
-    ratio = pulse_ratio(fa.pulse, fb.pulse)
-    # merging pairs of b's pulses: a's pulse boundaries may fall on b's even or odd ones, try both
-    phases = (0, 1) if ratio > np.sqrt(2.0) else (0,)
-    best = None
-    for phase in phases:
-        pat_b, pulse_b = match_metrical_level(pb, fb.pulse, fa.pulse, phase=phase)
-        result = _aligned(fa, wa, pat_b, pulse_b, s)
-        if best is None or np.isnan(best.score) or result.score > best.score:
-            best = result
-    return best
+    if not 0.0 <= step_error < 1.0:
+        raise ParameterError(f"rhythm_step_error must be in [0, 1), got {step_error}")
+    v = range(1 << steps)
+    d = np.array([[_pattern_distance(x, y, steps) for y in v] for x in v])
+    out = step_error ** d * (1.0 - step_error) ** np.maximum(steps - d, 0)
+    out /= out.sum(axis=1, keepdims=True)
+    out.setflags(write=False)  # cached: shared by every call
+    return out
 
 
 def pulse_ratio(other_pulse: np.ndarray, pulse: np.ndarray) -> float:
@@ -236,21 +162,146 @@ def pulse_ratio(other_pulse: np.ndarray, pulse: np.ndarray) -> float:
     return float(np.median(np.diff(other_pulse)) / np.median(np.diff(pulse)))
 
 
-def _aligned(fa: TrackFeatures, wa: np.ndarray, pat_b: np.ndarray, pulse_b: np.ndarray,
-             s: SimilaritySettings) -> FacetResult:
-    wb = pulse_windows(smooth_patterns(pat_b, s.rhythm_smooth), int(s.rhythm_window))
-    ne_a = int(np.count_nonzero(wa.reshape(wa.shape[0], -1).any(1)))
-    ne_b = int(np.count_nonzero(wb.reshape(wb.shape[0], -1).any(1)))
-    if min(ne_a, ne_b) < s.min_rhythm_pulses:
-        warnings.warn(f"too few pulses with onsets ({ne_a} vs {ne_b}, need {s.min_rhythm_pulses}): "
-                      "rhythm is NaN", UserWarning, stacklevel=2)
-        return nan_result()
-    sim = window_similarity(wa, wb, s.rhythm_group_weights)
-    S = s.rhythm_scale * (sim - s.rhythm_center)
-    self_score = min(ne_a, ne_b) * s.rhythm_scale * (1.0 - s.rhythm_center)
-    return score_from_substitution(
-        [(-1, S)], self_score=self_score, gap_open=s.rhythm_gap_open, gap_extend=s.rhythm_gap_extend,
-        max_alignments=s.max_alignments, extra_min_fraction=s.extra_alignment_min_fraction,
-        a_start=fa.pulse[:-1], b_start=pulse_b[:-1], a_end=float(fa.pulse[-1]),
-        b_end=float(pulse_b[-1]), merge_gap_ms=s.merge_gap_ms, min_section_ms=s.min_section_ms,
-        a_stop=fa.pulse[1:], b_stop=pulse_b[1:])
+def _groups(f: TrackFeatures) -> list[np.ndarray]:
+    return [f.rhythm_onset[((f.rhythm_mask.astype(np.int64) >> g) & 1) == 1] for g in range(len(RHYTHM_GROUPS))]
+
+
+def regrid(f: TrackFeatures, other_pulse: np.ndarray, *, phase: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A track's patterns on a pulse at the metrical level of ``other_pulse``.
+
+    Pulse tracking may lock one song onto the beat and its cover onto the half or double beat (a
+    cover at 140 BPM of a song at 120 BPM tracked at 70); beats then span twice the music on one
+    side and nothing aligns. When the median periods differ by more than a factor sqrt(2) (tempo
+    covers change the tempo by at most 1.6), the track's pulse is thinned to every other beat
+    (starting at beat ``phase``) or every beat is split in two, and its patterns are recomputed
+    from its onsets on that pulse.
+
+    Returns
+    -------
+    (np.ndarray [shape=(K', G, S)], np.ndarray [shape=(K' + 1,)])
+        The track's own patterns and pulse when the levels already match.
+
+    Examples
+    --------
+    >>> from musim_spark.model import Note, Piece, Track
+    >>> from .features import extract_features
+    >>> mel = Track("Melody", tuple(Note(60, 0.25 * i, 0.25 * i + 0.2) for i in range(64)))
+    >>> f = extract_features(Piece((mel,), tempo_bpm=120.0))
+    >>> pat, pulse = regrid(f, f.pulse[::2])
+    >>> pulse_ratio(pulse, f.pulse), pat.shape[0] == pulse.shape[0] - 1
+    (2.0, True)
+    """
+    pulse = f.pulse
+    ratio = pulse_ratio(other_pulse, pulse)
+    if f.n_pulses >= 2 and ratio > np.sqrt(2.0):
+        new = pulse[phase::2]
+    elif f.n_pulses >= 1 and ratio < np.sqrt(0.5):
+        new = np.empty(2 * pulse.shape[0] - 1)
+        new[0::2] = pulse
+        new[1::2] = 0.5 * (pulse[:-1] + pulse[1:])
+    else:
+        return f.rhythm_matrix(), pulse
+    if new.shape[0] < 2:
+        return f.rhythm_matrix(), pulse
+    return rhythm_patterns(_groups(f), new), new
+
+
+def rhythm_substitution(xa: np.ndarray, xb: np.ndarray, weights, *, settings: SimilaritySettings
+                        ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], float]:
+    """Log-odds substitution scores of two tracks' beat symbols (factored:
+    :func:`.logodds.logodds_tables`; ``S = table[ia[:, None], ib[None, :]]``), and the self-match
+    score of the shorter one.
+
+    Parameters
+    ----------
+    xa, xb : np.ndarray [shape=(G, n)], [shape=(G, m)], int
+        Beat symbols (:func:`pulse_symbols`) of the groups compared.
+    weights : sequence of float [G]
+
+    Returns
+    -------
+    ((table, ia, ib), float)
+    """
+    s = settings
+    pa, pb = [], []
+    for g in range(xa.shape[0]):
+        qa, qb = context_probabilities([xa[g], xb[g]], N_SYMBOLS, context_weight=s.rhythm_context_weight)
+        pa.append(qa)
+        pb.append(qb)
+    pa, pb = np.array(pa).reshape(xa.shape), np.array(pb).reshape(xb.shape)
+    chan = np.broadcast_to(step_channel(s.rhythm_step_error), (xa.shape[0], N_SYMBOLS, N_SYMBOLS))
+    factored = logodds_tables(xa, pa, xb, pb, chan, weights, s.rhythm_copy_prob)
+    w = np.asarray(weights, dtype=np.float64)[:, None]
+    rho = s.rhythm_copy_prob
+    diag_a = np.sum(w * np.log(rho * chan[0][xa, xa] / pa + 1.0 - rho), axis=0)
+    diag_b = np.sum(w * np.log(rho * chan[0][xb, xb] / pb + 1.0 - rho), axis=0)
+    return factored, min(self_match_score(diag_a), self_match_score(diag_b))
+
+
+def active_groups(xa: np.ndarray, xb: np.ndarray, *, settings: SimilaritySettings) -> np.ndarray:
+    """Groups compared: weight > 0 and onsets in at least ``rhythm_min_group_share`` of the beats
+    of both tracks (a group playing on one side only says nothing about copying).
+
+    Parameters
+    ----------
+    xa, xb : np.ndarray [shape=(G, n)], [shape=(G, m)]
+        Beat symbols (:func:`pulse_symbols`).
+
+    Returns
+    -------
+    np.ndarray [shape=(G,), bool]
+    """
+    share_a = (xa > 0).mean(axis=1) if xa.shape[1] else np.zeros(xa.shape[0])
+    share_b = (xb > 0).mean(axis=1) if xb.shape[1] else np.zeros(xb.shape[0])
+    w = np.asarray(settings.rhythm_group_weights, dtype=np.float64)
+    return (share_a >= settings.rhythm_min_group_share) & (share_b >= settings.rhythm_min_group_share) & (w > 0)
+
+
+def rhythm_similarity(fa: TrackFeatures, fb: TrackFeatures, *, settings: SimilaritySettings) -> FacetResult:
+    """Rhythm significance and matching sections of query ``fa`` against original ``fb``.
+
+    Returns
+    -------
+    FacetResult
+        ``raw_score`` (and ``score``, until calibrated) = ``-log10 P`` of the best alignment, the
+        metrical-level variants tried counted as tries; ``share`` = its aligned share of the
+        shorter track's self-match (0-100). NaN with a ``reason`` when no instrument group plays in
+        both tracks or either has fewer than ``min_rhythm_pulses`` beats with onsets.
+
+    References
+    ----------
+    See the module docstring ([1]_-[3]_, and its list of deviations from the GrooveToolbox).
+    """
+    validate(fa, fb)
+    s = settings
+    if len(s.rhythm_group_weights) != len(RHYTHM_GROUPS):
+        raise ParameterError(f"rhythm_group_weights has {len(s.rhythm_group_weights)} values, need one per "
+                             f"rhythm group {RHYTHM_GROUPS}")
+    pat_a = fa.rhythm_matrix()
+    xa_all = pulse_symbols(pat_a)
+    ratio = pulse_ratio(fa.pulse, fb.pulse)
+    # merging b's beats in pairs: a's beats may fall on b's even or odd ones, try both
+    variants = [regrid(fb, fa.pulse, phase=p) for p in ((0, 1) if ratio > np.sqrt(2.0) else (0,))]
+    weights = np.asarray(s.rhythm_group_weights, dtype=np.float64)
+    mats, self_score, len_b = [], np.inf, 0
+    for k, (pat_b, pulse_b) in enumerate(variants):
+        xb_all = pulse_symbols(pat_b)
+        use = active_groups(xa_all, xb_all, settings=s)
+        if not use.any():
+            return nan_result("no instrument group plays in both A and B (rhythm cannot be compared)")
+        ne_a = int(np.count_nonzero(xa_all[use].any(axis=0)))
+        ne_b = int(np.count_nonzero(xb_all[use].any(axis=0)))
+        for side, ne in (("A", ne_a), ("B", ne_b)):
+            if ne < s.min_rhythm_pulses:
+                return nan_result(f"rhythm of {side} has {ne} beat{'s' if ne != 1 else ''} with onsets; "
+                                  f"at least {s.min_rhythm_pulses} are needed")
+        factored, self_k = rhythm_substitution(xa_all[use], xb_all[use], weights[use], settings=s)
+        self_score = min(self_score, self_k)
+        len_b = max(len_b, xb_all.shape[1])
+        mats.append((-1, factored, {"b_start": pulse_b[:-1], "b_stop": pulse_b[1:]}))
+    return aligned_result(
+        mats, self_score=self_score, len_a=xa_all.shape[1], len_b=len_b, null=rhythm_null_model(s),
+        gap_open=s.rhythm_gap_open, gap_extend=s.rhythm_gap_extend, max_alignments=s.max_alignments,
+        extra_min_fraction=s.extra_alignment_min_fraction, sections_min_significance=s.rhythm_sections_min_significance,
+        a_start=fa.pulse[:-1], b_start=fb.pulse[:-1], a_end=float(fa.pulse[-1]), b_end=float(fb.pulse[-1]),
+        merge_gap_ms=s.merge_gap_ms, min_section_ms=s.min_section_ms, a_stop=fa.pulse[1:], b_stop=fb.pulse[1:])
