@@ -65,7 +65,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: Test files of the mutation run (those that exist): fast, no Spark session.
 TEST_FILES = (
-    "tests/test_similarity_engine.py", "tests/test_similarity_cohort.py", "tests/test_similarity_properties.py",
+    "tests/test_similarity_engine.py", "tests/test_similarity_calibration.py", "tests/test_similarity_properties.py",
     "tests/test_similarity_baseline.py", "tests/test_sections.py", "tests/test_compare_cli.py",
     "tests/test_delta_io.py", "tests/test_runs.py", "tests/test_io_*.py",
 )

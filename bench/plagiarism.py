@@ -20,7 +20,7 @@ What it builds (musim_spark.sampledata.plagiarism, from POP909 songs, one seed):
   melody snippets of host songs) against the ``--unrelated`` songs.
 
 All files are written as MIDI (``--work``/set: queries/, candidates/, truth.csv) and read back,
-so the engine sees what a user's ``musim compare`` would. Features and cohort statistics are
+so the engine sees what a user's ``musim compare`` would. Features are
 computed once per file (cached by file hash and settings under ``--work``/features), pairs with
 ``compare_features``; ``--processes`` workers (at most 2 on the CI machine).
 
@@ -180,36 +180,35 @@ def _settings_key(settings: SimilaritySettings) -> str:
 
 
 def _features_job(args):
-    """Worker: one MIDI file -> features, cohort statistics (cached by bytes + settings)."""
+    """Worker: one MIDI file -> features (cached by bytes + settings)."""
     fid, path, cache_dir, settings, engine_key = args
     try:
         return _features(fid, path, cache_dir, settings, engine_key)
     except Exception as exc:  # noqa: BLE001 -- a worker's exception must reach the report, not hang the pool
-        return fid, None, None, 0.0, f"{type(exc).__name__}: {exc}"
+        return fid, None, 0.0, f"{type(exc).__name__}: {exc}"
 
 
 def _features(fid, path, cache_dir, settings, engine_key):
     from musim_spark.midi import read_midi
-    from musim_spark.similarity.compare import piece_features, track_statistics
+    from musim_spark.similarity.compare import piece_features
 
     data = Path(path).read_bytes()
     key = hashlib.sha1(data).hexdigest() + "-" + engine_key
     cache = Path(cache_dir) / f"{key}.pkl"
     if cache.is_file():
         with open(cache, "rb") as fh:
-            f, st, secs = pickle.load(fh)
-        return fid, f, st, secs, True
+            f, secs = pickle.load(fh)
+        return fid, f, secs, True
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         t = time.perf_counter()
         f = piece_features(read_midi(data, name=str(path)), settings=settings)
-        st = track_statistics(f, settings=settings)
         secs = time.perf_counter() - t
     tmp = cache.with_suffix(f".{os.getpid()}.tmp")
     with open(tmp, "wb") as fh:
-        pickle.dump((f, st, secs), fh)
+        pickle.dump((f, secs), fh)
     tmp.replace(cache)
-    return fid, f, st, secs, False
+    return fid, f, secs, False
 
 
 _FEATS: dict = {}
@@ -221,11 +220,11 @@ def _pairs_job(chunk):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for q, c in chunk:
-            (fq, sq), (fc, sc) = _FEATS[q], _FEATS[c]
+            fq, fc = _FEATS[q], _FEATS[c]
             jac = interval_ngram_jaccard(fq.melody_pitch, fc.melody_pitch, n=3)
             t = time.perf_counter()
             try:
-                r = compare_features(fq, fc, settings=_SETTINGS, stats=(sq, sc))
+                r = compare_features(fq, fc, settings=_SETTINGS)
             except Exception as exc:  # noqa: BLE001 -- counted and named in the report, never hangs the pool
                 out.append((q, c, float("nan"), float("nan"), float("nan"), False, float(jac), 0.0,
                             f"{type(exc).__name__}: {exc}"))
@@ -369,7 +368,7 @@ def report(meta: dict, avs: dict, exc: dict, short: dict) -> str:
              f"engine `{meta['engine']}` · `{meta['command']}` · wall {meta['wall_s']:.0f} s (features {meta['features_s']:.0f} s for "
              f"{meta['n_files']} files, {meta['cached']} cached; {meta['n_pairs']} pairs {meta['pairs_s']:.0f} s) · "
              f"processes {meta['processes']} · engine {meta['engine_ms_allvsall']:.0f} ms per all-vs-all pair, "
-             f"{meta['feature_s_mean']:.1f} s features + cohort statistics per file (when computed) · "
+             f"{meta['feature_s_mean']:.1f} s features per file (when computed) · "
              f"engine errors {meta['engine_errors']}"
              + (f" (first: {meta['first_error']})" if meta["engine_errors"] else "") + ".")
     L.append("")
@@ -502,16 +501,16 @@ def main(argv=None) -> int:
     jobs = [(fid, str(p), str(cache), settings, engine_key) for fid, p in sorted(files.items())]
     print(f"[bench] features of {len(jobs)} files", flush=True)
     with mp.get_context("fork").Pool(a.processes) as pool:
-        for fid, f, st, secs, hit in pool.imap_unordered(_features_job, jobs, chunksize=4):
+        for fid, f, secs, hit in pool.imap_unordered(_features_job, jobs, chunksize=4):
             if f is None:
                 raise SystemExit(f"[bench] features of {fid} failed: {hit}")
-            feats[fid] = (f, st)
+            feats[fid] = f
             if len(feats) % 50 == 0:
                 print(f"[bench] features {len(feats)}/{len(jobs)} after {time.perf_counter() - t0:.0f} s", flush=True)
             n_cached += int(hit)
             feat_secs.append(secs)
     t_feat = time.perf_counter() - t0
-    n_mel = {fid: int(f.melody_pitch.shape[0]) for fid, (f, _) in feats.items()}
+    n_mel = {fid: int(f.melody_pitch.shape[0]) for fid, f in feats.items()}
 
     # which pairs: all-vs-all, excerpts vs own + unrelated, short single-line melodies vs unrelated
     queries, cands, unrel = g["plag_queries"], g["candidates"], g["unrelated"]

@@ -24,7 +24,7 @@ COMMANDS: dict[str, tuple[str | None, str]] = {
     "ingest": ("musim_spark.ingest.command", "ingest a data-set root (or split zip parts) into Delta tables"),
     "separate": (None, "audio to stems (where the transcription backend wants stems)"),
     "transcribe": (None, "audio (or stems) to notes"),
-    "similarity": (None, "every track against every original"),
+    "similarity": ("musim_spark.sweep.command", "every track against every original (retrieval, then exact scoring)"),
     "export": (None, "label JSON per track plus reports"),
     "run": (None, "all stages, incrementally: the nightly job"),
     "compare": ("musim_spark.similarity.command", "compare a query with one or many files (MIDI), ranked"),
@@ -36,10 +36,6 @@ COMMANDS: dict[str, tuple[str | None, str]] = {
 _PENDING_OPTIONS = {
     "separate": [],
     "transcribe": [(("--backend",), {"default": None, "help": "transcription backend (basic-pitch, omnizart)"})],
-    "similarity": [
-        (("--source",), {"choices": ["midi", "audio"], "default": "midi"}),
-        (("--top-k",), {"type": int, "default": None, "help": "candidates kept per query"}),
-    ],
     "export": [(("--out",), {"required": True, "help": "output directory"})],
     "run": [
         (("--root",), {"required": True, "help": "data-set directory or directory of zip parts"}),

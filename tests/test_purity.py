@@ -24,6 +24,7 @@ SPARK_MODULES = frozenset({
     "musim_spark.spark",          # builds the session
     "musim_spark.io.spark_io",    # DataFrames in and out of Delta tables
     "musim_spark.ingest.stage",   # the ingest stage's Spark job
+    "musim_spark.sweep.stage",    # the similarity sweep's Spark job
 })
 #: Top-level packages that mean "Spark": pyspark, and delta-spark's Python package (imports pyspark).
 SPARK_PACKAGES = ("pyspark", "delta")

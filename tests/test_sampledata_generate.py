@@ -278,7 +278,7 @@ def test_settings_defaults_are_the_packaged_defaults():
 
 
 def test_build_tracks_is_what_generate_writes(tmp_path):
-    """The in-memory builder (benchmarks, similarity cohort) gives the same truth rows and the same
+    """The in-memory builder (benchmarks, null-model fits) gives the same truth rows and the same
     clean and delivered MIDI bytes as the files ``generate`` writes, seed for seed."""
     from musim_spark.sampledata.generate import build_tracks
     from musim_spark.sampledata.plan import plan_originals

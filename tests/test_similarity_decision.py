@@ -19,7 +19,6 @@ from musim_spark.cli import main
 from musim_spark.midi import write_midi
 from musim_spark.model import Note, Piece, Track
 from musim_spark.similarity import SimilaritySettings, compare_features, compare_pieces, extract_features
-from musim_spark.similarity.cohort import CohortStats
 from musim_spark.similarity.combine import similarity_coefficient
 from musim_spark.similarity.compare import PairResult
 from musim_spark.similarity.facet import nan_result
@@ -118,8 +117,7 @@ def test_pair_without_a_chord_facet_is_decided_by_the_defined_facets():
     other = Piece((_song(seed=9).tracks[0],), tempo_bpm=120.0)
     fa = dataclasses.replace(_quiet(extract_features, line), **empty)
     fb = dataclasses.replace(_quiet(extract_features, other), **empty)
-    stats = CohortStats(np.array([10.0, 10.0, 10.0]), np.array([5.0, 5.0, 5.0]))
-    r = _quiet(compare_features, fa, fb, settings=S, stats=(stats, stats))
+    r = _quiet(compare_features, fa, fb, settings=S)
     assert math.isnan(r.chord.score) and r.chord.reason
     assert np.isfinite(r.melody.score) and np.isfinite(r.rhythm.score) and r.decided
     assert r.coefficient == similarity_coefficient(r.melody.score, r.rhythm.score, None, settings=S)
@@ -127,15 +125,14 @@ def test_pair_without_a_chord_facet_is_decided_by_the_defined_facets():
                                           abs=1e-9)
     assert r.reason.startswith("decided on melody and rhythm only (chord")
     # the same pair with the chord facet: no reason
-    r_full = _quiet(compare_features, *(_quiet(extract_features, _song(seed=s)) for s in (0, 9)), settings=S,
-                    stats=(stats, stats))
+    r_full = _quiet(compare_features, *(_quiet(extract_features, _song(seed=s)) for s in (0, 9)), settings=S)
     assert np.isfinite(r_full.chord.score) and r_full.reason == "" and r_full.chord.reason == ""
 
 
 # --- ranking ----------------------------------------------------------------------------------
 
 def _res(z, coef, similar):
-    mel = dataclasses.replace(nan_result(), score=50.0, normalised=z)
+    mel = dataclasses.replace(nan_result(), score=50.0, raw_score=z)
     return PairResult(mel, nan_result(), nan_result(), coef, similar)
 
 

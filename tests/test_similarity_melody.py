@@ -20,7 +20,6 @@ import pytest
 
 from musim_spark.model import Note, Piece, Track
 from musim_spark.similarity import SimilaritySettings, compare_features, extract_features
-from musim_spark.similarity.compare import track_statistics
 from musim_spark.similarity.sections import sections_iou
 
 POP909 = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "pop909"
@@ -47,24 +46,16 @@ def _features(piece: Piece):
         return extract_features(piece)
 
 
-def _compare(fa, fb, sa=None, sb=None):
+def _compare(fa, fb):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        sa = sa if sa is not None else track_statistics(fa, settings=S)
-        sb = sb if sb is not None else track_statistics(fb, settings=S)
-        return compare_features(fa, fb, settings=S, stats=(sa, sb))
+        return compare_features(fa, fb, settings=S)
 
 
 @pytest.fixture(scope="module")
 def unrelated():
-    """(features, cohort statistics) of 40 whole POP909 melodies."""
-    out = []
-    for no in UNRELATED:
-        f = _features(_piece(_melody_track(no)))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            out.append((f, track_statistics(f, settings=S)))
-    return out
+    """Features of 40 whole POP909 melodies."""
+    return [_features(_piece(_melody_track(no))) for no in UNRELATED]
 
 
 def _ten_notes() -> Piece:
@@ -81,8 +72,7 @@ def test_two_identical_ten_note_files_are_similar_and_rank_first(unrelated):
     copy = _features(_ten_notes())
     assert q.melody_pitch.tolist() == [59, 62, 59, 64, 71, 69, 67, 66, 62, 59]
     own = _compare(q, copy)
-    sq = track_statistics(q, settings=S)
-    others = [_compare(q, f, sq, st).melody.score for f, st in unrelated]
+    others = [_compare(q, f).melody.score for f in unrelated]
     assert own.melody.score > max(others)
     assert max(others) < 50.0
     assert own.melody.score > 75.0                 # measured 93.4: -log10 P 6.66 for 9 x 9 transitions
@@ -93,8 +83,7 @@ def test_two_identical_ten_note_files_are_similar_and_rank_first(unrelated):
 def test_a_ten_note_melody_is_similar_to_no_unrelated_song(unrelated):
     """A short melody is a hub no more: before, 10 notes aligned by chance at 56-96 with most long songs."""
     q = _features(_ten_notes())
-    sq = track_statistics(q, settings=S)
-    scores = np.array([_compare(q, f, sq, st).melody.score for f, st in unrelated])
+    scores = np.array([_compare(q, f).melody.score for f in unrelated])
     assert np.mean(scores >= 50.0) <= 0.01        # the issue's target: <= 1 % (here: none of 40)
     assert float(np.median(scores)) < 20.0       # measured: median 2.8, highest 13.3 (chance, no near miss)
 
@@ -119,8 +108,7 @@ def test_an_exact_eight_bar_excerpt_is_similar_to_its_song_only_and_found_in_pla
     t0, t1 = truth["originalStartMilliSec"], truth["originalStartMilliSec"] + truth["originalDurationMilliSec"]
     assert sections_iou(o, [(t0, t1)]) > 0.8
     assert sections_iou(q, [(truth["startMilliSec"], truth["startMilliSec"] + truth["durationMilliSec"])]) > 0.8
-    sq = track_statistics(fq, settings=S)
-    assert max(_compare(fq, f, sq, st).melody.score for f, st in unrelated) < 50.0    # measured 26.1
+    assert max(_compare(fq, f).melody.score for f in unrelated) < 50.0    # measured 26.1
 
 
 @needs_pop909

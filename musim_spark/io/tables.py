@@ -218,10 +218,27 @@ _MATCHES = pa.schema(
         _f("chord_similarity", _F64),
         _f("similarity_coefficient", _F64),  # -1..1
         _f("is_similar", pa.bool_()),
+        _f("melody_significance", _F64),    # -log10 P of the melody alignment: the rank's key (unbounded)
         _f("source", _STR, False),          # midi | audio
         _f("melody_sections", pa.list_(SECTION_TYPE)),
         _f("rhythm_sections", pa.list_(SECTION_TYPE)),
         _f("chord_sections", pa.list_(SECTION_TYPE)),
+        _f("run_id", _STR, False),
+    ]
+)
+
+# --- features: one row per (track, source), what the sweep computes once per track ------------------
+_FEATURES = pa.schema(
+    [
+        _f("track_id", _STR, False),
+        _f("source", _STR, False),          # midi | audio
+        _f("is_original", pa.bool_(), False),  # an Org version: a candidate every track is compared with
+        _f("digest", _STR, False),          # what the row was computed from (sweep.features.feature_digest)
+        _f("features", pa.binary()),        # sweep.features.encode_features; null when they failed
+        _f("retrieval_keys", pa.list_(_I64)),  # retrieval shingle hashes (musim_spark.retrieval)
+        _f("melody_notes", _I32),
+        _f("duration_s", _F64),
+        _f("error", _STR),                  # why there are no features (also quarantined); null when fine
         _f("run_id", _STR, False),
     ]
 )
@@ -258,6 +275,8 @@ TABLES: Mapping[str, TableSpec] = types.MappingProxyType(
                       description="one row per rejected input and run that rejected it (appended: a "
                                   "file's current state is its latest row; rows of a track fixed "
                                   "later stay as its history)"),
+            TableSpec("features", _FEATURES, keys=("track_id", "source"),
+                      description="per-track similarity features and retrieval keys (the sweep's cache)"),
             TableSpec("matches", _MATCHES, keys=("query_track_id", "source"),
                       description="one row per (query, candidate original) kept by the sweep"),
             TableSpec("runs", _RUNS, keys=("run_id", "stage"),

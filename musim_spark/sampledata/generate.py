@@ -67,7 +67,7 @@ def build_tracks(plan: TrackPlan, *, pop909_dir: str | os.PathLike, seconds: flo
                  min_melody_notes: int = 16) -> list[BuiltTrack]:
     """One original of :func:`~musim_spark.sampledata.plan.plan_originals` and its covers, in
     memory, with the same seeds as :func:`generate` (same arrangement, covers, truth rows and
-    noise), for benchmarks and the similarity cohort: no MusicXML, labels or audio, which dominate
+    noise), for benchmarks and null-model fits: no MusicXML, labels or audio, which dominate
     :func:`generate`'s run time.
 
     Examples

@@ -1,6 +1,6 @@
 """The three facet scores -> ``similarityCoefficient`` in [-1, 1] and the ``isSimilar`` decision.
 
-A logistic model on the calibrated 0-100 scores (:mod:`.cohort`): ``p = sigmoid(bias + w_m m/100 + w_r r/100 + w_c c/100)``,
+A logistic model on the calibrated 0-100 scores (:mod:`.calibration`): ``p = sigmoid(bias + w_m m/100 + w_r r/100 + w_c c/100)``,
 ``coefficient = 2p - 1``, ``isSimilar = coefficient >= coefficient_threshold``. The weights, bias
 and threshold live in ``conf`` (``similarity:``), fitted by ``bench/similarity.py`` on a
 calibration set (``--cal``: one seed and song range; :func:`fit_logistic` here, the threshold search is the
@@ -49,7 +49,7 @@ import numpy as np
 
 from .settings import SimilaritySettings
 
-#: Calibrated score at every facet's decision threshold (:func:`.cohort.calibrated_score`).
+#: Calibrated score at every facet's decision threshold (:func:`.calibration.calibrated_score`).
 DECISION_SCORE = 50.0
 #: The facets in the order of every score triple.
 FACETS = ("melody", "rhythm", "chord")

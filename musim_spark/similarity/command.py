@@ -13,7 +13,7 @@ startMilliSec, durationMilliSec, otherStartMilliSec, otherDurationMilliSec; QUER
 (null, or why the pair is not decided / which facets decided it) and ``melodyReason``,
 ``rhythmReason``, ``chordReason`` (null, or why that facet cannot be computed).
 
-**Many** (several CANDIDATEs, or a directory): features and cohort statistics are computed once per
+**Many** (several CANDIDATEs, or a directory): features are computed once per
 file; the text output is a table ranked by similarity (:func:`.compare.rank_key`); ``--json``
 prints a list with one object per candidate file **in the order given**, each the pair object
 above with ``rank`` (1 = most similar), ``path`` and ``error`` (null, or why the file could not be

@@ -4,7 +4,7 @@
 :class:`.features.TrackFeatures`); :func:`compare_pieces` extracts features first;
 :func:`compare_files` reads two MIDI files and, where a label JSON sits beside a file, takes its
 ``melodyTrack``/``rhythmTrack``/``chordTrack``; :func:`compare_query` compares one query with many
-files (features and cohort statistics computed once per file) and ranks them (:func:`rank_order`).
+files (features computed once per file) and ranks them (:func:`rank_order`).
 
 ``a`` is the query, ``b`` the original: a section's own timeline is a's, its ``other_*`` times are b's
 (:class:`musim_spark.sections.Section`).
@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import InputError, ParameterError
 from ..model import Piece
-from .cohort import CohortStats, calibrated_score, cohort_statistics, load_cohort, normalised_scores
+from .calibration import calibrated_score
 from .combine import decide
 from .facet import FacetResult
 from .features import TrackFeatures, extract_features
@@ -30,7 +30,7 @@ from .melody import melody_similarity
 from .rhythm import rhythm_similarity
 from .settings import SimilaritySettings
 
-__all__ = ["PairResult", "compare_features", "track_statistics", "piece_features", "compare_pieces",
+__all__ = ["PairResult", "compare_features", "piece_features", "compare_pieces",
            "compare_files", "read_piece", "MIDI_SUFFIXES", "expand_candidates", "CandidateResult",
            "compare_query", "rank_key", "rank_order"]
 
@@ -69,60 +69,42 @@ class PairResult:
         return bool(np.isfinite(self.coefficient))
 
 
-def track_statistics(f: TrackFeatures, *, settings: SimilaritySettings) -> CohortStats:
-    """A track's cohort statistics against the settings' cohort (computed once per track and
-    stored beside its features by the sweep; :mod:`.cohort`)."""
-    return cohort_statistics(f, load_cohort(settings.cohort_path), settings=settings)
-
-
-def compare_features(fa: TrackFeatures, fb: TrackFeatures, *, settings: SimilaritySettings,
-                     stats: tuple[CohortStats, CohortStats] | None = None) -> PairResult:
+def compare_features(fa: TrackFeatures, fb: TrackFeatures, *, settings: SimilaritySettings) -> PairResult:
     """Compare query features ``fa`` with original features ``fb``.
 
-    Each facet's raw alignment score is normalised against both tracks' cohort statistics and
-    reported as a calibrated 0-100 score (50 = the facet's decision threshold; :mod:`.cohort`);
-    the coefficient combines the calibrated scores.
+    Each facet's significance (``raw_score``, ``-log10 P`` of its best alignment given both
+    lengths) is reported as a calibrated 0-100 score (50 = the facet's decision threshold,
+    :mod:`.calibration`); the coefficient combines the calibrated scores (:mod:`.combine`). The
+    result depends on the two tracks only: the catalog sweep and ``musim compare`` agree.
 
     Parameters
     ----------
     fa, fb : TrackFeatures
     settings : SimilaritySettings
-    stats : (CohortStats, CohortStats), optional
-        ``fa``'s and ``fb``'s cohort statistics (:func:`track_statistics`); computed here when
-        not given (2 x cohort size extra comparisons: pass them when comparing many pairs).
 
     Raises
     ------
     ParameterError
-        Malformed features (each facet's ``validate``), or no readable cohort.
+        Malformed features (each facet's ``validate``).
     """
     if not isinstance(fa, TrackFeatures) or not isinstance(fb, TrackFeatures):
         raise ParameterError("compare_features needs two TrackFeatures")
     facets = [melody_similarity(fa, fb, settings=settings), rhythm_similarity(fa, fb, settings=settings),
               chord_similarity(fa, fb, settings=settings)]
-    if stats is None:
-        stats = (track_statistics(fa, settings=settings), track_statistics(fb, settings=settings))
-    z = normalised_scores(np.array([f.raw_score for f in facets]), *stats)
     thresholds = (settings.melody_threshold, settings.rhythm_threshold, settings.chord_threshold)
-    m, r, c = (dataclasses.replace(f, score=calibrated_score(float(zk), t, settings.score_slope),
-                                   normalised=float(zk), reason=_undefined_reason(f, float(zk)))
-               for f, zk, t in zip(facets, z, thresholds))
+    m, r, c = (dataclasses.replace(f, score=calibrated_score(f.raw_score, t, settings.score_slope),
+                                   reason=_undefined_reason(f))
+               for f, t in zip(facets, thresholds))
     d = decide((m.score, r.score, c.score), (m.reason, r.reason, c.reason), settings=settings)
     return PairResult(m, r, c, d.coefficient, d.similar, d.reason)
 
 
-def _undefined_reason(f: FacetResult, z: float) -> str:
+def _undefined_reason(f: FacetResult) -> str:
     """The facet's own reason when its score is undefined (the facet modules say why), a fallback
     when it gave none; empty when defined."""
-    if np.isfinite(z):
-        return ""
-    if f.reason:
-        return f.reason
     if np.isfinite(f.raw_score):
-        # the raw score exists but a track has no chance level for it: fewer than half the cohort
-        # could be compared on this facet (:func:`.cohort.statistics_from_scores`)
-        return "no chance level for this facet against the cohort (too little material)"
-    return "cannot be computed"
+        return ""
+    return f.reason or "cannot be computed"
 
 
 def piece_features(piece: Piece, *, settings: SimilaritySettings) -> TrackFeatures:
@@ -265,7 +247,7 @@ def compare_query(query, candidates, *, settings: SimilaritySettings, expand: bo
                   ) -> tuple[TrackFeatures, list[CandidateResult]]:
     """Compare one query file with many candidate files, and rank them.
 
-    The query's features and cohort statistics are computed once; each distinct candidate file's
+    The query's features are computed once; each distinct candidate file's
     once (a file named twice is read once). A candidate that cannot be read (missing, not MIDI,
     corrupt, a bad label beside it) gets an ``error`` and no rank; the others are still compared.
     Warnings about a candidate are recorded in its result (not issued); the query's are issued.
@@ -292,7 +274,6 @@ def compare_query(query, candidates, *, settings: SimilaritySettings, expand: bo
     from ..errors import MusimError
 
     fq = piece_features(read_piece(query), settings=settings)
-    sq = track_statistics(fq, settings=settings)
     items = expand_candidates(candidates, query=query) if expand else [(str(c), "") for c in candidates]
     cache: dict[Path, CandidateResult] = {}
     out = []
@@ -306,8 +287,7 @@ def compare_query(query, candidates, *, settings: SimilaritySettings, expand: bo
                 warnings.simplefilter("always")
                 try:
                     fc = piece_features(read_piece(path), settings=settings)
-                    sc = track_statistics(fc, settings=settings)
-                    got = CandidateResult(path, compare_features(fq, fc, settings=settings, stats=(sq, sc)), fc)
+                    got = CandidateResult(path, compare_features(fq, fc, settings=settings), fc)
                 except (MusimError, OSError) as exc:  # a bad file: say which and why, go on with the others
                     got = CandidateResult(path, None, error=_error_line(path, exc))
             cache[key] = dataclasses.replace(got, warnings=tuple(
@@ -321,14 +301,13 @@ def rank_key(result: PairResult) -> tuple:
     """Sort key (ascending = more similar) of a candidate's result.
 
     Decided pairs come first, similar before not similar; among them the **melody significance**
-    (the melody score's cohort-normalised value, unbounded, where the 0-100 score saturates near
-    100) decides, as the melody is the evidence a copy claim rests on and a query is typically a
+    (``-log10 P``, unbounded, where the 0-100 score saturates near 100) decides, as the melody is the evidence a copy claim rests on and a query is typically a
     melody whose own rhythm and chords say little; the coefficient breaks ties. Pairs not decided
     ("not enough material") come last.
     """
     if not result.decided:
         return (1, 0, 0.0, 0.0)
-    z = result.melody.normalised
+    z = result.melody.raw_score
     return (0, 0 if result.similar else 1, -(z if np.isfinite(z) else -np.inf), -float(result.coefficient))
 
 
@@ -339,7 +318,7 @@ def rank_order(results) -> list[int | None]:
     Examples
     --------
     >>> from .facet import nan_result
-    >>> m = lambda z: dataclasses.replace(nan_result(), score=50.0, normalised=z)
+    >>> m = lambda z: dataclasses.replace(nan_result(), score=50.0, raw_score=z)
     >>> lo = PairResult(m(1.0), nan_result(), nan_result(), -0.5, False)
     >>> hi = PairResult(m(9.0), nan_result(), nan_result(), 0.9, True)
     >>> none = PairResult(nan_result(), nan_result(), nan_result(), float("nan"), False, "not enough material")

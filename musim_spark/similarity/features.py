@@ -186,7 +186,7 @@ class TrackFeatures:
     def from_dict(cls, values) -> "TrackFeatures":
         """Rebuild from :meth:`to_dict` output (lists or arrays); dtypes are restored."""
         dtypes = _FIELD_DTYPES
-        # fields added later (older stored features, cohort files) take their empty defaults
+        # fields added later (older stored features) take their empty defaults
         values = {**{k: v() for k, v in _OPTIONAL_FIELDS.items() if k not in values}, **dict(values)}
         missing = sorted(set(dtypes) - set(values))
         if missing:

@@ -88,8 +88,8 @@ def render_report(result: PairResult, fa: TrackFeatures, fb: TrackFeatures, *, n
         return "n/a" if x is None or not np.isfinite(x) else f"{x:+.1f}"
 
     rows = "".join(
-        f"<tr><td>{f}</td><td class='score' data-facet='{f}'>{_fmt(r.score)}</td><td>{_fmt(r.raw_score)}</td>"
-        f"<td>{_z(r.normalised)}</td><td>{len(r.sections)}</td>"
+        f"<tr><td>{f}</td><td class='score' data-facet='{f}'>{_fmt(r.score)}</td><td>{_fmt(r.share)}</td>"
+        f"<td>{_z(r.raw_score)}</td><td>{len(r.sections)}</td>"
         f"<td>{'; '.join(span(x) for x in r.sections) or html.escape(r.reason) or '-'}</td></tr>"
         for f, r in (("melody", result.melody), ("rhythm", result.rhythm), ("chord", result.chord)))
     verdict = "similar" if result.similar else "not similar"
@@ -111,14 +111,14 @@ td,th{{border:1px solid #ccc;padding:3px 8px;font-size:13px;vertical-align:top}}
 Melody transposition B&rarr;A: {result.melody.transposition if result.melody.transposition >= 0 else 'n/a'} semitones (mod 12).</p>
 <table id="scores"><tr><th>facet</th><th title="calibrated: 50 = the facet's decision threshold">score (0-100)</th>
 <th title="share of the shorter song that aligns as well as with itself">aligned share (%)</th>
-<th title="above chance, in spreads of both songs' scores against unrelated songs (the cohort)">above chance</th>
+<th title="-log10 P: 2 = one unrelated pair of these lengths in a hundred aligns this well">significance</th>
 <th>sections</th><th>A time ~ B time</th></tr>{rows}
 <tr><td>coefficient</td><td id="coefficient">{coefficient}</td><td colspan="4" id="decision">{verdict}
 (threshold {settings.coefficient_threshold:+.2f})</td></tr></table>
 {reason}
 <p>Score: 50 is the facet's decision threshold for every pair. Aligned share: how much of the shorter song
-aligns. Above chance: how far the aligned share lies above what each song scores against unrelated songs,
-in units of that chance spread.</p>
+aligns. Significance: -log10 of the chance that two unrelated songs of these lengths align this well
+(2 = one pair in a hundred, 4 = one in ten thousand).</p>
 <p class="legend">Sections: <span style="background:{_COLORS['melody']}">melody</span>
 <span style="background:{_COLORS['rhythm']}">rhythm</span><span style="background:{_COLORS['chord']}">chord</span>
 (melody shaded behind the notes, rhythm and chord as bands below each roll). Both rolls share one time scale.</p>

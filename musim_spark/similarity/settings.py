@@ -106,17 +106,12 @@ class SimilaritySettings:
         Section rules (:func:`.sections.path_sections`).
     min_melody_notes, min_rhythm_pulses, min_chord_events : int
         Fewer items than this on either side: the facet is NaN ("cannot be computed").
-    cohort_path : str or None
-        Cohort of unrelated reference songs (:mod:`.cohort`); None = the one shipped with the package.
-    cohort_min_spread : tuple of float
-        Floor (score points) on a track's cohort spread per facet (melody, rhythm, chord), so
-        near-identical cohort scores cannot make a normalised score explode.
     score_slope : float
-        Reported score = ``100 sigmoid(score_slope (z - threshold))``: 50 at the decision threshold,
-        ``1 / score_slope`` cohort spreads from 50 to 73.
+        Reported score = ``100 sigmoid(score_slope (significance - threshold))``
+        (:mod:`.calibration`): 50 at the decision threshold, 73 at ``1 / score_slope`` above it.
     melody_threshold, rhythm_threshold, chord_threshold : float
-        Per-facet decision thresholds on the cohort-normalised scores (z, in cohort spreads; chosen
-        on the calibration set); the reported 0-100 score is 50 there.
+        Per-facet decision thresholds on the significance (``-log10 P``; chosen on the calibration
+        set, bench/similarity.py); the reported 0-100 score is 50 there.
     combine_bias, combine_melody_weight, combine_rhythm_weight, combine_chord_weight : float
         Logistic combination of the reported (calibrated) scores:
         p = sigmoid(bias + sum(weight x score / 100)); coefficient = 2p - 1.
@@ -180,8 +175,6 @@ class SimilaritySettings:
     min_melody_notes: int = 8
     min_rhythm_pulses: int = 8
     min_chord_events: int = 4
-    cohort_path: str | None = None
-    cohort_min_spread: tuple = (5.0, 2.0, 2.0)
     score_slope: float = 1.0
     melody_threshold: float = 4.0
     rhythm_threshold: float = 3.0
@@ -194,7 +187,6 @@ class SimilaritySettings:
 
     def __post_init__(self):
         object.__setattr__(self, "rhythm_group_weights", tuple(float(w) for w in self.rhythm_group_weights))
-        object.__setattr__(self, "cohort_min_spread", tuple(float(w) for w in self.cohort_min_spread))
         object.__setattr__(self, "melody_partial_intervals", tuple(int(w) for w in self.melody_partial_intervals))
 
     @classmethod

@@ -21,7 +21,7 @@ every pair of lengths.
 This module is generic: any facet with a local alignment score can fit its own ``NullModel`` on
 alignments of unrelated material (:func:`fit_null`) and read its scores with
 :func:`significance`. The melody facet's fitted values are the settings' ``melody_null_*``
-(``scripts/build_cohort.py --fit-null`` refits them); any change of a facet's scoring scheme
+(``scripts/fit_null_melody.py`` refits them); any change of a facet's scoring scheme
 (substitution values, gaps) needs a refit.
 
 References

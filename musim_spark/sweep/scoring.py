@@ -1,0 +1,140 @@
+"""Exact scoring of one query against its retrieved candidates: ``matches`` rows. Pure: no Spark.
+
+The sweep groups the retrieved (query, candidate original) pairs by query; each group is scored
+here with the same engine as ``musim compare`` (:func:`musim_spark.similarity.compare_features`),
+ranked as ``musim compare`` ranks (:func:`musim_spark.similarity.compare.rank_order`), and its best
+``top_k`` become rows of the ``matches`` table (shared/spec/interface.md). A pair's result depends
+on its two tracks only, so a rerun, or ``musim compare`` on the two files, gives the same numbers.
+
+Examples
+--------
+>>> [f.name for f in MATCH_SCHEMA][:4]
+['query_track_id', 'original_track_id', 'rank', 'melody_similarity']
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Iterable, Sequence
+
+import pyarrow as pa
+
+from ..io.tables import TABLES
+from .features import decode_features
+
+__all__ = ["MATCH_SCHEMA", "score_query", "match_row", "row_rank_key", "merge_ranked"]
+
+#: The ``matches`` table's schema (rows this module returns).
+MATCH_SCHEMA = TABLES["matches"].schema
+
+
+def _score(x: float):
+    return None if x is None or not math.isfinite(x) else round(float(x), 4)
+
+
+def match_row(query_id: str, original_id: str, rank: int, result, *, source: str, run_id: str) -> dict:
+    """One ``matches`` row from a :class:`~musim_spark.similarity.compare.PairResult`.
+
+    Undefined scores ("not enough material") are null; ``is_similar`` is then false.
+    """
+    return {
+        "query_track_id": query_id, "original_track_id": original_id, "rank": int(rank),
+        "melody_similarity": _score(result.melody.score), "rhythm_similarity": _score(result.rhythm.score),
+        "chord_similarity": _score(result.chord.score), "similarity_coefficient": _score(result.coefficient),
+        "is_similar": bool(result.similar), "melody_significance": _score(result.melody.raw_score), "source": source,
+        "melody_sections": [s.to_row() for s in result.melody.sections],
+        "rhythm_sections": [s.to_row() for s in result.rhythm.sections],
+        "chord_sections": [s.to_row() for s in result.chord.sections],
+        "run_id": run_id,
+    }
+
+
+def score_query(query_id: str, query_blob: bytes, candidates: Iterable[tuple[str, bytes]], *, settings,
+                top_k: int, source: str, run_id: str, cache: dict | None = None) -> pa.Table:
+    """Score one query against its candidates and keep the best ``top_k``.
+
+    Parameters
+    ----------
+    query_id : str
+    query_blob : bytes
+        The query's stored features (:func:`.features.encode_features`).
+    candidates : iterable of (str, bytes)
+        Candidate originals' ids and stored features. The query itself is skipped (a track never
+        matches itself); a repeated id is scored once.
+    settings : SimilaritySettings
+    top_k : int
+        Rows kept (ranks 1..top_k).
+    source : {'midi', 'audio'}
+    run_id : str
+    cache : dict, optional
+        Decoded features by original id, shared across the queries a task scores (decoding a
+        full-length track costs about as much as scoring one pair).
+
+    Returns
+    -------
+    pyarrow.Table
+        :data:`MATCH_SCHEMA` rows, best first.
+    """
+    from ..similarity.compare import compare_features, rank_order
+
+    fq = decode_features(query_blob)
+    cache = {} if cache is None else cache
+    ids: list[str] = []
+    results = []
+    seen = set()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for oid, blob in candidates:
+            if oid == query_id or oid in seen:
+                continue
+            seen.add(oid)
+            fo = cache.get(oid)
+            if fo is None:
+                fo = cache[oid] = decode_features(blob)
+            ids.append(oid)
+            results.append(compare_features(fq, fo, settings=settings))
+    ranks = rank_order(results)
+    order = sorted(range(len(ids)), key=lambda i: ranks[i])[:max(0, int(top_k))]
+    rows = [match_row(query_id, ids[i], ranks[i], results[i], source=source, run_id=run_id) for i in order]
+    return pa.Table.from_pylist(rows, schema=MATCH_SCHEMA)
+
+
+def row_rank_key(row: dict) -> tuple:
+    """:func:`musim_spark.similarity.compare.rank_key` of a stored ``matches`` row (ascending =
+    more similar): decided first, similar before not, then melody significance, then coefficient."""
+    coef, sig = row.get("similarity_coefficient"), row.get("melody_significance")
+    if coef is None:
+        return (1, 0, 0.0, 0.0)
+    return (0, 0 if row.get("is_similar") else 1, -(sig if sig is not None else -math.inf), -coef)
+
+
+def merge_ranked(new: pa.Table, stored: Sequence[dict], *, top_k: int) -> pa.Table:
+    """A query's new rows merged with its stored ones, re-ranked, best ``top_k`` kept.
+
+    A stored row for an original that was scored again is replaced by the new one. Ties keep the
+    stored rows' order, then the new rows' (a stable sort, as :func:`score_query`'s ranking).
+
+    Examples
+    --------
+    >>> old = [dict(query_track_id="q", original_track_id="a", rank=1, similarity_coefficient=0.5,
+    ...             is_similar=True, melody_significance=9.0, source="midi", run_id="r0")]
+    >>> new = [dict(query_track_id="q", original_track_id="b", rank=1, similarity_coefficient=0.9,
+    ...             is_similar=True, melody_significance=20.0, source="midi", run_id="r1")]
+    >>> t = merge_ranked(pa.Table.from_pylist(new, schema=MATCH_SCHEMA), old, top_k=5)
+    >>> list(zip(t["original_track_id"].to_pylist(), t["rank"].to_pylist()))
+    [('b', 1), ('a', 2)]
+    """
+    fresh = new.to_pylist()
+    again = {r["original_track_id"] for r in fresh}
+    rows = [dict(r) for r in stored if r["original_track_id"] not in again] + fresh
+    rows.sort(key=row_rank_key)
+    rows = rows[:max(0, int(top_k))]
+    for i, r in enumerate(rows, start=1):
+        r["rank"] = i
+    return pa.Table.from_pylist(rows, schema=MATCH_SCHEMA)
+
+
+def ranked_ids(table: pa.Table) -> Sequence[str]:
+    """The original ids of a :func:`score_query` result, best first (for tests and reports)."""
+    return table.column("original_track_id").to_pylist()

@@ -1,0 +1,441 @@
+"""The similarity stage (catalog sweep): features, candidate retrieval, exact scoring, ``matches``.
+
+This is the Spark module of the sweep; everything that runs inside the tasks is pure
+(:mod:`.features`, :mod:`.scoring`, :mod:`musim_spark.retrieval`), and so is the plan
+(:mod:`.plan`).
+
+1. The driver reads ``tracks`` (ids, content hashes, which are originals) and what ``features``
+   and ``matches`` hold, and plans (:func:`.plan.plan_sweep`). Nothing to do: no Spark work.
+2. **Features** of new or changed tracks: their ``notes`` rows, grouped by track
+   (``applyInPandas``), become one ``features`` row each (features as bytes, retrieval shingles,
+   or the reason there are none, also written to ``quarantine``); committed once (replace by
+   track and source).
+3. **Retrieval** as joins (:mod:`musim_spark.retrieval.index` gives the formula): the originals'
+   shingles -> document frequencies -> weighted postings; every query's shingles joined with them
+   on the hash, summed per (query, original), normalised by the original's length; per query the
+   best ``budget(N)`` candidates (a window). A track is never its own candidate.
+4. **Exact scoring**: the candidates joined with the originals' features, cogrouped with the
+   queries' features by query (``applyInPandas``): each group is one query against its candidates
+   (:func:`.scoring.score_query`), its best ``top_k`` kept; partial queries (only new originals
+   were scored) are merged with their stored rows and re-ranked.
+5. ``matches`` committed once (replace by query and source; rows of removed tracks deleted), one
+   ``runs`` row.
+
+Nothing here collects all pairs or all features to the driver: the driver holds per-track facts
+(ids, digests) and, for partial queries, their stored ``top_k`` rows only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import time
+from typing import TYPE_CHECKING, Callable
+
+import pyarrow as pa
+
+from ..errors import ParameterError
+from ..io.plan import WritePlan
+from ..io.read import read_arrow, table_exists
+from ..io.runs_table import record_run
+from ..io.settings import DeltaSettings
+from ..io.spark_io import read_dataframe, spark_schema, write_dataframe
+from ..io.tables import TABLES, table_uri
+from ..io.write import write_arrow
+from ..spark import StageSummary, build_spark_session
+from .features import feature_digest
+from .plan import SweepPlan, plan_sweep
+from .settings import SweepSettings
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pyspark.sql import DataFrame, SparkSession
+
+__all__ = ["SimilaritySummary", "run_similarity", "run_similarity_lazily", "settings_fingerprint"]
+
+STAGE = "similarity"
+
+
+@dataclasses.dataclass(frozen=True)
+class SimilaritySummary(StageSummary):
+    """The stage line plus what the run did.
+
+    Attributes
+    ----------
+    plan : str
+        :meth:`.plan.SweepPlan.describe`.
+    features_failed : int
+        Tracks without features (quarantined with the reason).
+    pairs_scored : int
+        Exactly scored (query, original) pairs.
+    commits : tuple of str
+        ``table@version`` of each commit.
+    phase_seconds : tuple of (str, float)
+    """
+
+    plan: str = ""
+    features_failed: int = 0
+    pairs_scored: int = 0
+    commits: tuple = ()
+    phase_seconds: tuple = ()
+
+    def details(self) -> str:
+        phases = ", ".join(f"{name} {secs:.1f} s" for name, secs in self.phase_seconds)
+        return f"similarity: {self.plan}; pairs scored {self.pairs_scored}; {phases}"
+
+
+def settings_fingerprint(similarity_settings, retrieval_settings) -> str:
+    """What stored features depend on besides the MIDI: the feature and retrieval-key settings."""
+    import hashlib
+
+    keys = ("onset_tolerance_s", "chord_min_fit", "chord_bass_weight", "melody_candidates",
+            "melody_partial_intervals", "melody_continuity_weight")
+    blob = repr([(k, getattr(similarity_settings, k)) for k in keys]) + repr(dataclasses.asdict(retrieval_settings))
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def run_similarity(spark: SparkSession, config, *, warehouse: str | os.PathLike, run_id: str, source: str = "midi",
+                   top_k: int | None = None, full: bool = False) -> SimilaritySummary:
+    """Sweep every track against all originals and write ``features`` and ``matches``.
+
+    Parameters
+    ----------
+    spark : pyspark.sql.SparkSession
+    config : musim_spark.config.Config
+        Gives the ``similarity``, ``retrieval`` and ``sweep`` settings and the Delta engine.
+    warehouse : path-like
+    run_id : str
+    source : {'midi', 'audio'}
+        Notes of the data set's MIDI (``notes``) or of our transcription (``transcribed_notes``).
+    top_k : int, optional
+        Overrides ``sweep.top_k``.
+    full : bool
+        Recompute every feature and rescore every query.
+
+    Returns
+    -------
+    SimilaritySummary
+
+    Raises
+    ------
+    ParameterError
+        Unknown ``source``; no ``tracks`` table (run ``musim ingest`` first).
+    """
+    return _run(lambda: spark, config, warehouse=warehouse, run_id=run_id, source=source, top_k=top_k, full=full)
+
+
+def run_similarity_lazily(config, *, warehouse, run_id: str, source: str = "midi", top_k: int | None = None,
+                          full: bool = False) -> SimilaritySummary:
+    """:func:`run_similarity` with a session of its own, started only when there is work."""
+    sessions: list = []
+
+    def session():
+        if not sessions:
+            sessions.append(build_spark_session(config.spark, app_suffix=":similarity"))
+        return sessions[0]
+
+    try:
+        return _run(session, config, warehouse=warehouse, run_id=run_id, source=source, top_k=top_k, full=full)
+    finally:
+        for s in sessions:
+            s.stop()
+
+
+def _now_us() -> int:
+    return int(dt.datetime.now(dt.timezone.utc).timestamp() * 1_000_000)
+
+
+def _run(get_spark: Callable, config, *, warehouse, run_id: str, source: str, top_k: int | None,
+         full: bool) -> SimilaritySummary:
+    from ..retrieval import RetrievalSettings
+    from ..similarity.settings import SimilaritySettings
+
+    if source not in ("midi", "audio"):
+        raise ParameterError(f"--source must be midi or audio, got {source!r}")
+    started = time.monotonic()
+    started_us = _now_us()
+    warehouse = os.path.abspath(os.fspath(warehouse))
+    sim = SimilaritySettings.from_config(config)
+    ret = RetrievalSettings.from_config(config)
+    sweep = SweepSettings.from_config(config)
+    if top_k is not None:
+        sweep = dataclasses.replace(sweep, top_k=int(top_k))
+    meta = {"stage": STAGE, "conf_fingerprint": config.fingerprint}
+    try:
+        summary = _execute(get_spark, config, warehouse=warehouse, run_id=run_id, source=source, sim=sim, ret=ret,
+                           sweep=sweep, full=full, meta=meta, started=started, now_us=started_us)
+    except Exception:
+        _record(warehouse, run_id, started_us, None, status="failed", meta=meta, config=config)
+        raise
+    _record(warehouse, run_id, started_us, summary, status="ok", meta=meta, config=config)
+    return summary
+
+
+def _record(warehouse, run_id, started_us, summary, *, status, meta, config) -> None:
+    try:
+        record_run(warehouse, run_id=run_id, summary=summary, stage=STAGE, status=status,
+                   started_at=dt.datetime.fromtimestamp(started_us / 1e6, tz=dt.timezone.utc),
+                   conf_fingerprint=config.fingerprint, metadata=meta)
+    except Exception:  # noqa: BLE001 - best effort; the stage's own error matters more
+        if status == "ok":
+            raise
+
+
+def _driver_state(warehouse: str, source: str, fingerprint: str, sweep: SweepSettings):
+    """(tracks: id -> (digest, is_original), stored features, stored matches per query)."""
+    tracks_uri = table_uri(warehouse, "tracks")
+    if not table_exists(tracks_uri):
+        raise ParameterError(f"{tracks_uri}: no tracks table; run 'musim ingest --root DATA' first")
+    hash_col = "mid_sha256" if source == "midi" else "wav_sha256"
+    t = read_arrow(tracks_uri, columns=["track_id", "version", hash_col, "json_sha256"]).to_pylist()
+    tracks = {r["track_id"]: (feature_digest([source, r[hash_col], r["json_sha256"]], fingerprint),
+                              r["version"] == "Org") for r in t}
+    f_uri = table_uri(warehouse, "features")
+    stored = {}
+    if table_exists(f_uri):
+        rows = read_arrow(f_uri, columns=["track_id", "digest", "is_original"],
+                          filter=[("source", "=", source)]).to_pylist()
+        stored = {r["track_id"]: (r["digest"], bool(r["is_original"])) for r in rows}
+    m_uri = table_uri(warehouse, "matches")
+    matched: dict[str, list[str]] = {}
+    if table_exists(m_uri):
+        for r in read_arrow(m_uri, columns=["query_track_id", "original_track_id"],
+                            filter=[("source", "=", source)]).to_pylist():
+            matched.setdefault(r["query_track_id"], []).append(r["original_track_id"])
+    return tracks, stored, matched
+
+
+def _execute(get_spark, config, *, warehouse, run_id, source, sim, ret, sweep, full, meta, started, now_us
+             ) -> SimilaritySummary:
+    fingerprint = settings_fingerprint(sim, ret)
+    tracks, stored, matched = _driver_state(warehouse, source, fingerprint, sweep)
+    plan = plan_sweep(tracks, stored=stored, matched=matched, full=full)
+    if not sweep.originals_match_originals:
+        originals = set(plan.originals)
+        plan = dataclasses.replace(plan, queries_full=tuple(q for q in plan.queries_full if q not in originals),
+                                   queries_partial=tuple(q for q in plan.queries_partial if q not in originals))
+    phases = [("plan", time.monotonic() - started)]
+    commits: list[str] = []
+    engine = DeltaSettings.from_config(config).engine
+    if plan.nothing_to_do:
+        _ensure_tables(warehouse, run_id, meta)
+        return SimilaritySummary(stage=STAGE, rows_in=len(tracks), rows_out=0, quarantined=0,
+                                 seconds=time.monotonic() - started, plan=plan.describe() + " (nothing new)",
+                                 phase_seconds=tuple(phases))
+    spark = get_spark()
+    from pyspark import StorageLevel
+
+    def write(name: str, df, *, mode="replace", delete_keys=None, arrow=None) -> None:
+        spec = TABLES[name]
+        kw = dict(schema=spec.schema, mode=mode, run_id=run_id, app_id=f"musim:{STAGE}:{name}:{source}",
+                  metadata=meta)
+        if mode == "replace":
+            kw.update(keys=spec.keys, delete_keys=delete_keys)
+        target = WritePlan(table_uri(warehouse, name), **kw)
+        mark = time.monotonic()
+        res = write_dataframe(df, target, engine=engine) if df is not None else write_arrow(arrow, target)
+        phases.append((f"write {name}", time.monotonic() - mark))
+        if not res.skipped:
+            commits.append(f"{name}@{res.version}")
+
+    removed_keys = (pa.table({"track_id": pa.array(plan.removed, pa.string()),
+                              "source": pa.array([source] * len(plan.removed), pa.string())})
+                    if plan.removed else None)
+    # --- 2. features ---------------------------------------------------------------------------
+    n_failed = 0
+    if plan.compute or removed_keys is not None:
+        mark = time.monotonic()
+        if plan.compute:
+            feats = _compute_features(spark, warehouse, plan, tracks, source=source, sim=sim, ret=ret, sweep=sweep,
+                                      run_id=run_id).persist(StorageLevel.MEMORY_AND_DISK)
+            n_failed = feats.where("error IS NOT NULL").count()
+            phases.append((f"features of {len(plan.compute)} tracks", time.monotonic() - mark))
+            write("features", feats, delete_keys=removed_keys)
+            if n_failed:
+                write("quarantine", _quarantine_rows(feats, run_id=run_id, now_us=now_us), mode="append")
+            feats.unpersist()
+        else:
+            write("features", None, delete_keys=removed_keys, arrow=TABLES["features"].schema.empty_table())
+    # --- 3-4. retrieval and exact scoring ------------------------------------------------------
+    n_pairs = 0
+    queries = list(plan.queries_full) + list(plan.queries_partial)
+    match_delete = None
+    if plan.removed:
+        match_delete = pa.table({"query_track_id": pa.array(plan.removed, pa.string()),
+                                 "source": pa.array([source] * len(plan.removed), pa.string())})
+    if queries:
+        mark = time.monotonic()
+        all_feats = read_dataframe(spark, table_uri(warehouse, "features")).where(
+            f"source = '{source}' AND features IS NOT NULL")
+        cands = _retrieve(spark, all_feats, plan, ret=ret).persist(StorageLevel.MEMORY_AND_DISK)
+        n_pairs = cands.count()
+        phases.append((f"retrieval for {len(queries)} queries", time.monotonic() - mark))
+        mark = time.monotonic()
+        scored = _score(spark, all_feats, cands, plan, warehouse=warehouse, source=source, sim=sim, sweep=sweep,
+                        run_id=run_id)
+        # a query with no candidate at all still replaces its old rows (by the delete keys)
+        no_rows = pa.table({"query_track_id": pa.array(queries, pa.string()),
+                            "source": pa.array([source] * len(queries), pa.string())})
+        keys = no_rows if match_delete is None else pa.concat_tables([no_rows, match_delete])
+        write("matches", scored, delete_keys=keys)
+        phases.append((f"exact scoring of {n_pairs} pairs", time.monotonic() - mark))
+        cands.unpersist()
+    elif match_delete is not None:
+        write("matches", None, delete_keys=match_delete, arrow=TABLES["matches"].schema.empty_table())
+    _ensure_tables(warehouse, run_id, meta)
+    return SimilaritySummary(stage=STAGE, rows_in=len(tracks), rows_out=len(queries), quarantined=n_failed,
+                             seconds=time.monotonic() - started, plan=plan.describe(), features_failed=n_failed,
+                             pairs_scored=n_pairs, commits=tuple(commits), phase_seconds=tuple(phases))
+
+
+def _ensure_tables(warehouse: str, run_id: str, meta: dict) -> None:
+    """Every table the stage owns exists after its first run (empty where nothing was written)."""
+    for name in ("features", "matches", "quarantine"):
+        uri = table_uri(warehouse, name)
+        if not table_exists(uri):
+            write_arrow(TABLES[name].schema.empty_table(),
+                        WritePlan(uri, schema=TABLES[name].schema, mode="append", run_id=run_id,
+                                  app_id=f"musim:{STAGE}:{name}:create", metadata=meta))
+
+
+def _compute_features(spark, warehouse, plan: SweepPlan, tracks, *, source, sim, ret, sweep, run_id) -> DataFrame:
+    """``features`` rows of ``plan.compute`` from their notes (one ``applyInPandas`` group per track)."""
+    from pyspark.sql import functions as F
+
+    from .features import encode_features, features_of_track
+
+    notes_table = "notes" if source == "midi" else "transcribed_notes"
+    ids = spark.createDataFrame(pa.table({"track_id": pa.array(plan.compute, pa.string())}).to_pandas())
+    n_parts = max(1, -(-len(plan.compute) // sweep.tracks_per_task))
+    notes = read_dataframe(spark, table_uri(warehouse, notes_table)).join(F.broadcast(ids), "track_id", "inner")
+    # tracks with no notes rows at all still get a row (with the reason)
+    cols = [f.name for f in TABLES["notes"].schema if f.name != "run_id"]
+    notes = ids.join(notes.select(*cols), "track_id", "left").repartition(n_parts, "track_id")
+    is_orig = {t: tracks[t][1] for t in plan.compute}
+    digests = {t: tracks[t][0] for t in plan.compute}
+    schema = TABLES["features"].schema
+
+    def compute(pdf):
+        import pandas as pd
+
+        tid = str(pdf["track_id"].iloc[0])
+        rows = pa.Table.from_pandas(pdf.dropna(subset=["pitch"]), preserve_index=False)
+        out = {"track_id": tid, "source": source, "is_original": bool(is_orig[tid]), "digest": digests[tid],
+               "features": None, "retrieval_keys": None, "melody_notes": None, "duration_s": None, "error": None,
+               "run_id": run_id}
+        try:
+            f, keys = features_of_track(rows, settings=sim, retrieval_settings=ret)
+            out.update(features=encode_features(f), retrieval_keys=keys.tolist(),
+                       melody_notes=int(f.melody_pitch.shape[0]), duration_s=float(f.duration[0]))
+        except Exception as exc:  # noqa: BLE001 - one bad track is quarantined, the others go on
+            out["error"] = f"{type(exc).__name__}: {exc}"
+        return pd.DataFrame([out])
+
+    return notes.groupBy("track_id").applyInPandas(compute, spark_schema(schema))
+
+
+def _quarantine_rows(feats: DataFrame, *, run_id: str, now_us: int) -> DataFrame:
+    from pyspark.sql import functions as F
+
+    return feats.where("error IS NOT NULL").select(
+        F.col("track_id").alias("path"), "track_id", F.lit(STAGE).alias("stage"),
+        F.lit("FEATURES_FAILED").alias("reason"), F.col("error").alias("detail"),
+        F.lit(None).cast("bigint").alias("file_bytes"), F.lit(None).cast("timestamp").alias("file_mtime"),
+        F.lit(run_id).alias("run_id"),
+        F.lit(dt.datetime.fromtimestamp(now_us / 1e6, tz=dt.timezone.utc)).alias("quarantined_at"))
+
+
+def _retrieve(spark, feats: DataFrame, plan: SweepPlan, *, ret) -> DataFrame:
+    """(query_track_id, original_track_id, retrieval_score) of every planned query's candidates."""
+    import numpy as np
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import DoubleType
+
+    from ..retrieval import df_limit, doc_norms, shingle_weights
+
+    originals = feats.where("is_original")
+    n_orig = len(plan.originals)
+    budget = int(ret.budget(n_orig))
+    post = originals.select(F.col("track_id").alias("original_track_id"),
+                            F.explode(F.array_distinct("retrieval_keys")).alias("h"))
+    df = post.groupBy("h").agg(F.count("*").alias("df")).where(F.col("df") <= int(df_limit(n_orig, ret)))
+
+    @F.pandas_udf(DoubleType())
+    def weight(h, d):
+        return __import__("pandas").Series(
+            shingle_weights(h.to_numpy(np.int64).view(np.uint64), d.to_numpy(np.int64), n_orig, ret))
+
+    df = df.withColumn("w", weight("h", "df"))
+    post = post.join(df.select("h", "w"), "h")
+    # one number per original (not per pair): the length normalisation needs the mean over all of them
+    lengths = post.groupBy("original_track_id").agg(F.sum("w").alias("length")).toPandas()
+    lengths["norm"] = doc_norms(lengths["length"].to_numpy(np.float64), ret)
+    norms = F.broadcast(spark.createDataFrame(lengths[["original_track_id", "norm"]]))
+    full_q = spark.createDataFrame(pa.table({"query_track_id": pa.array(plan.queries_full, pa.string())}).to_pandas()) \
+        if plan.queries_full else None
+    part_q = spark.createDataFrame(pa.table({"query_track_id": pa.array(plan.queries_partial, pa.string())}).to_pandas()) \
+        if plan.queries_partial else None
+    q_keys = feats.select(F.col("track_id").alias("query_track_id"),
+                          F.explode(F.array_distinct("retrieval_keys")).alias("h"))
+    parts = []
+    if full_q is not None:
+        parts.append(q_keys.join(F.broadcast(full_q), "query_track_id").join(post, "h"))
+    if part_q is not None:
+        new_o = spark.createDataFrame(pa.table({"original_track_id": pa.array(plan.new_originals, pa.string())}).to_pandas())
+        parts.append(q_keys.join(F.broadcast(part_q), "query_track_id")
+                     .join(post.join(F.broadcast(new_o), "original_track_id"), "h"))
+    pairs = parts[0] if len(parts) == 1 else parts[0].unionByName(parts[1])
+    scores = (pairs.where(F.col("query_track_id") != F.col("original_track_id"))
+              .groupBy("query_track_id", "original_track_id").agg(F.sum("w").alias("shared"))
+              .join(norms, "original_track_id")
+              .withColumn("retrieval_score", F.col("shared") * F.col("norm")))
+    w = Window.partitionBy("query_track_id").orderBy(F.desc("retrieval_score"), F.asc("original_track_id"))
+    return (scores.withColumn("r", F.row_number().over(w)).where(F.col("r") <= budget)
+            .select("query_track_id", "original_track_id", "retrieval_score"))
+
+
+def _score(spark, feats: DataFrame, cands: DataFrame, plan: SweepPlan, *, warehouse, source, sim, sweep,
+           run_id) -> DataFrame:
+    """``matches`` rows of the planned queries: exact scores of their candidates, best ``top_k``."""
+    from pyspark.sql import functions as F
+
+    from .scoring import MATCH_SCHEMA, merge_ranked, score_query
+
+    o_feats = feats.where("is_original").select(F.col("track_id").alias("original_track_id"),
+                                                F.col("features").alias("o_features"))
+    planned = spark.createDataFrame(pa.table({"query_track_id": pa.array(
+        list(plan.queries_full) + list(plan.queries_partial), pa.string())}).to_pandas())
+    q_feats = feats.select(F.col("track_id").alias("query_track_id"), F.col("features").alias("q_features")) \
+        .join(F.broadcast(planned), "query_track_id")
+    n_queries = len(plan.queries_full) + len(plan.queries_partial)
+    n_parts = max(1, -(-n_queries // sweep.queries_per_task))
+    left = cands.join(o_feats, "original_track_id").repartition(n_parts, "query_track_id")
+    right = q_feats.repartition(n_parts, "query_track_id")
+    partial = set(plan.queries_partial)
+    stored = {}
+    if partial:
+        m_uri = table_uri(warehouse, "matches")
+        if table_exists(m_uri):
+            # only the partial queries' kept rows (top_k each), for the merge
+            for r in read_arrow(m_uri, filter=[("source", "=", source)]).to_pylist():
+                if r["query_track_id"] in partial:
+                    stored.setdefault(r["query_track_id"], []).append(r)
+    top_k = sweep.top_k
+    decoded: dict = {}
+
+    def score_group(left_pdf, right_pdf):
+        import pandas as pd
+
+        if right_pdf.empty or left_pdf.empty and right_pdf["query_track_id"].iloc[0] not in stored:
+            return pd.DataFrame(columns=MATCH_SCHEMA.names)
+        qid = str(right_pdf["query_track_id"].iloc[0])
+        cand = list(zip(left_pdf["original_track_id"].astype(str), left_pdf["o_features"]))
+        table = score_query(qid, right_pdf["q_features"].iloc[0], cand, settings=sim, top_k=top_k, source=source,
+                            run_id=run_id, cache=decoded)
+        if qid in stored:
+            table = merge_ranked(table, stored[qid], top_k=top_k)
+        return table.to_pandas()
+
+    grouped = left.groupBy("query_track_id").cogroup(right.groupBy("query_track_id"))
+    return grouped.applyInPandas(score_group, spark_schema(MATCH_SCHEMA))
