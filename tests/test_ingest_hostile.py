@@ -367,6 +367,12 @@ def test_ingest_command_holds_the_lock(tmp_path, monkeypatch, capsys):
     os.remove(lock.lock_path(wh))
     assert cli.main(["ingest", "--root", str(empty), "--warehouse", str(wh), "--run-id", new_run_id()]) == 0
     assert seen and seen[0]["command"] == "ingest" and not os.path.exists(lock.lock_path(wh))
+    # a lock left by a killed run is taken over, with a one-line warning
+    _write_holder(wh, run_id="rDEAD", pid=2 ** 22 + 12345)
+    capsys.readouterr()
+    assert cli.main(["ingest", "--root", str(empty), "--warehouse", str(wh)]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "warning" in err[0] and "stale" in err[0] and "rDEAD" in err[0]
 
 
 # --- 9: the stage's tables exist after its first run ---------------------------------------------------

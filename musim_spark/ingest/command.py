@@ -8,7 +8,10 @@ file reconciliation, and where the tables are. The whole run holds the warehouse
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import sys
+import warnings
 
 from ..errors import ParameterError
 
@@ -40,6 +43,17 @@ def _share(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+@contextlib.contextmanager
+def _holding(held):
+    """Release the warehouse lock when the stage ends, whichever way."""
+    from ..io.lock import release
+
+    try:
+        yield held
+    finally:
+        release(held)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``musim ingest`` (``--conf``, ``--warehouse``, ``--master`` come from the CLI)."""
     parser.add_argument("--root", required=True,
@@ -60,7 +74,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, config) -> int:
     """Run the stage; returns 0 (rejected inputs are quarantined, not failures)."""
-    from ..io.lock import warehouse_lock
+    from ..io.lock import acquire
     from ..io.settings import DeltaSettings
     from ..io.tables import table_uri
     from ..runs import new_run_id
@@ -73,8 +87,13 @@ def run(args: argparse.Namespace, config) -> int:
     if getattr(args, "allow_removals", None) is not None:
         settings = dataclasses.replace(settings, max_removed_share=args.allow_removals)
     run_id = args.run_id or new_run_id()
-    with warehouse_lock(args.warehouse, run_id=run_id, command="ingest", wait_s=getattr(args, "wait_lock", 0.0),
-                        stale_after_s=DeltaSettings.from_config(config).lock_stale_after_s):
+    with warnings.catch_warnings(record=True) as taken_over:
+        warnings.simplefilter("always", UserWarning)
+        held = acquire(args.warehouse, run_id=run_id, command="ingest", wait_s=getattr(args, "wait_lock", 0.0),
+                       stale_after_s=DeltaSettings.from_config(config).lock_stale_after_s)
+    for w in taken_over:  # a stale lock taken over: one line, like every message of the CLI
+        print(f"musim ingest: warning: {w.message}", file=sys.stderr)
+    with _holding(held):
         # Spark starts only if there is something to parse: a rerun over unchanged data never pays the JVM start.
         summary = run_ingest_lazily(config, root=args.root, warehouse=args.warehouse, run_id=run_id,
                                     settings=settings)
