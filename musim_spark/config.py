@@ -11,12 +11,15 @@ inside a file are not resolved here: each stage's settings resolve theirs (again
 working directory).
 
 Each stage owns a frozen dataclass for its section, built with :func:`section_dataclass`, so
-stages can grow settings without touching this module.
+stages can grow settings without touching this module. The top-level section names are closed
+(:data:`SECTIONS`): an unknown one (``sparkk:``) is an error naming the closest known name, never a
+section nobody reads.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
 import json
 import os
@@ -28,7 +31,11 @@ import yaml
 
 from .errors import ParameterError
 
-__all__ = ["Config", "SparkSettings", "load_config", "section_dataclass", "default_conf_path"]
+__all__ = ["Config", "SparkSettings", "SECTIONS", "load_config", "section_dataclass", "default_conf_path"]
+
+#: The top-level sections a configuration file may have (``base:`` aside). A stage that adds a
+#: section adds its name here; ``gpu`` is read by the GPU stages to come (conf/gpu.yaml).
+SECTIONS = ("spark", "delta", "sample_data", "ingest", "similarity", "gpu")
 
 T = TypeVar("T")
 
@@ -114,14 +121,37 @@ def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict:
     except FileNotFoundError as exc:
         raise ParameterError(f"configuration file not found: {path}") from exc
     except yaml.YAMLError as exc:
-        raise ParameterError(f"{path}: not valid YAML: {exc}") from exc
+        raise ParameterError(f"{path}: not valid YAML: {_yaml_reason(exc)}") from exc
     if not isinstance(data, dict):
         raise ParameterError(f"{path}: top level must be a mapping, got {type(data).__name__}")
     base = data.pop("base", None)
+    _check_sections(path, data)
     if base:
         merged = _read_yaml((path.parent / base).resolve(), seen + (path,))
         return _deep_merge(merged, data)
     return data
+
+
+def _yaml_reason(exc: yaml.YAMLError) -> str:
+    """PyYAML's multi-line message (source excerpt, caret) as one line with the position."""
+    problem = getattr(exc, "problem", None)
+    mark = getattr(exc, "problem_mark", None)
+    if not problem:
+        return " ".join(str(exc).split())
+    context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+    if context and context_mark is not None:
+        context += f" that starts at line {context_mark.line + 1} column {context_mark.column + 1}"
+    return f"{problem}{where}" + (f" ({context})" if context else "")
+
+
+def _check_sections(path: Path, data: Mapping[str, Any]) -> None:
+    """Refuse a top-level key that is no section (a typo would otherwise be silently ignored)."""
+    for key in data:
+        if key not in SECTIONS:
+            close = difflib.get_close_matches(str(key), SECTIONS, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ParameterError(f"{path}: unknown section {key!r}{hint} (known: {', '.join(SECTIONS)})")
 
 
 def _deep_merge(base: dict, over: dict) -> dict:
@@ -177,7 +207,8 @@ def load_config(path: str | os.PathLike | None = None, *, master: str | None = N
     Raises
     ------
     ParameterError
-        If the file is missing, not YAML, or has unknown keys in ``spark``.
+        If the file is missing, not YAML, has a top-level section not in :data:`SECTIONS`, or
+        unknown keys in ``spark``.
     """
     p = Path(path) if path else default_conf_path()
     data = _read_yaml(p.resolve())

@@ -19,7 +19,9 @@ __all__ = [
     "ModelError",
     "WriteError",
     "StageNotBuiltError",
+    "WarehouseLockedError",
     "QuarantineReason",
+    "one_line",
 ]
 
 
@@ -66,6 +68,30 @@ class StageNotBuiltError(MusimError):
     """A pipeline stage named by the interface is not implemented yet."""
 
 
+class WarehouseLockedError(MusimError):
+    """Another run holds the warehouse's write lock (:mod:`musim_spark.io.lock`); the message names it."""
+
+
+def one_line(exc: BaseException) -> str:
+    """A third-party error as one line: its first non-empty line, or its type name when it has none.
+
+    Messages of this project are one line (the CLI prints them after the command name); some
+    libraries put a Rust backtrace (deltalake) or a source excerpt (PyYAML) after the first line,
+    and some raise with no message at all (``EOFError()`` from a truncated file).
+
+    Examples
+    --------
+    >>> one_line(ValueError("Json error: bad\\n   0: <unknown>\\n   1: <unknown>"))
+    'Json error: bad'
+    >>> one_line(EOFError())
+    'EOFError'
+    """
+    for line in str(exc).splitlines():
+        if line.strip():
+            return line.strip()
+    return type(exc).__name__
+
+
 class QuarantineReason(str, enum.Enum):
     """Why an input was rejected. The value is the code stored in tables and faults.csv."""
 
@@ -78,6 +104,7 @@ class QuarantineReason(str, enum.Enum):
     MIDI_EMPTY = "MIDI_EMPTY"                  #: zero bytes, or a valid file with no notes
     MIDI_CORRUPT = "MIDI_CORRUPT"              #: bytes that do not parse as Standard MIDI
     MIDI_MISSING = "MIDI_MISSING"              #: the track has no .mid
+    MIDI_TOO_LONG = "MIDI_TOO_LONG"            #: an event past the reader's tick bound (a note hours long)
     # MusicXML
     XML_MISSING = "XML_MISSING"                #: the track has no .xml/.musicxml
     XML_CORRUPT = "XML_CORRUPT"                #: not well-formed XML
@@ -94,6 +121,8 @@ class QuarantineReason(str, enum.Enum):
     NAME_FOLDER_MISMATCH = "NAME_FOLDER_MISMATCH"  #: file name disagrees with its folder path
     TRACK_REJECTED = "TRACK_REJECTED"          #: a good file whose track was rejected for another file
     PARSE_ERROR = "PARSE_ERROR"                #: the stage raised unexpectedly on this input (a bug to report)
+    NAME_NOT_UTF8 = "NAME_NOT_UTF8"            #: a file or folder name that is not UTF-8 (path stored escaped)
+    DUPLICATE = "DUPLICATE"                    #: a second copy of a track in another folder (detail: the kept one)
     # archives
     ZIP_ENTRY_UNSAFE = "ZIP_ENTRY_UNSAFE"      #: an archive entry that would escape the root
     ZIP_TOO_LARGE = "ZIP_TOO_LARGE"            #: decompressed size over the configured bound

@@ -96,6 +96,11 @@ def load_label(data: bytes, *, path: str, require: bool = True) -> dict:
     except json.JSONDecodeError as exc:
         raise InputError(path, QuarantineReason.LABEL_NOT_JSON,
                          f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+    except RecursionError as exc:
+        # json's C decoder recurses per nesting level: 100,000 '[' exhaust the stack. No label nests
+        # more than a few levels, so this is a malformed label, not a failure of the track.
+        raise InputError(path, QuarantineReason.LABEL_NOT_JSON,
+                         "not JSON a label can be: nested deeper than the parser's recursion limit") from exc
     if not isinstance(obj, dict) or not isinstance(obj.get("data_Set"), dict):
         raise InputError(path, QuarantineReason.LABEL_INVALID, "top level is not an object with 'data_Set'")
     ds = obj["data_Set"]

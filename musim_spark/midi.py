@@ -2,6 +2,13 @@
 
 Reading never trusts the file: unparsable bytes raise :class:`~musim_spark.errors.InputError`
 with ``MIDI_CORRUPT``, a file without notes ``MIDI_EMPTY``.
+
+Length bound: pretty_midi maps every tick to a time in one array, so it refuses a file whose
+last event lies past ``pretty_midi.pretty_midi.MAX_TICK`` (10,000,000 ticks, an 80 MB array;
+about 6 hours at 120 bpm and the 220 ticks per beat pretty_midi writes). Such a file is well-formed, so it gets its own
+code, ``MIDI_TOO_LONG``, with the tick and its time in the detail, not ``MIDI_CORRUPT``: a note
+hours long is an authoring slip in a song-length data set, and the bound keeps one file from
+taking a task's memory. The bound is pretty_midi's, not a setting.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ import warnings
 
 import numpy as np
 
-from .errors import InputError, QuarantineReason
+from .errors import InputError, QuarantineReason, one_line
 from .model import Note, Piece, Track
 
 __all__ = ["read_midi", "piece_from_pretty_midi", "piece_to_pretty_midi", "write_midi"]
@@ -69,11 +76,39 @@ def read_midi(source: str | os.PathLike | bytes, *, name: str | None = None, mel
             warnings.simplefilter("ignore")
             pm = pretty_midi.PrettyMIDI(io.BytesIO(data))
     except Exception as exc:  # mido/pretty_midi raise many types on bad bytes
-        raise InputError(label, QuarantineReason.MIDI_CORRUPT, f"does not parse as MIDI: {exc}") from exc
+        too_long = _past_tick_bound(data)
+        if too_long:
+            raise InputError(label, QuarantineReason.MIDI_TOO_LONG, too_long) from exc
+        raise InputError(label, QuarantineReason.MIDI_CORRUPT, f"does not parse as MIDI: {_why(exc)}") from exc
     piece = piece_from_pretty_midi(pm, melody=melody, rhythm=rhythm, chord=chord)
     if piece.n_notes == 0:
         raise InputError(label, QuarantineReason.MIDI_EMPTY, "MIDI has no notes")
     return piece
+
+
+def _why(exc: BaseException) -> str:
+    """The parser's complaint in one line; a bare ``EOFError()`` (mido on a cut file) says so."""
+    if isinstance(exc, EOFError) and not str(exc).strip():
+        return "the file ends in the middle of a chunk or event (truncated; EOFError)"
+    return one_line(exc)
+
+
+def _past_tick_bound(data: bytes) -> str | None:
+    """Why a well-formed file is over pretty_midi's tick bound, or None (not well-formed, or not over)."""
+    import mido
+    import pretty_midi
+
+    bound = pretty_midi.pretty_midi.MAX_TICK
+    try:
+        mf = mido.MidiFile(file=io.BytesIO(data))
+        last = max((sum(msg.time for msg in track) for track in mf.tracks), default=0)
+        if last + 1 <= bound:
+            return None
+        seconds = mf.length
+    except Exception:  # noqa: BLE001 - not well-formed: the caller reports MIDI_CORRUPT
+        return None
+    return (f"last event at tick {last} ({seconds:.0f} s), past the reader's bound of {bound:.0f} ticks "
+            f"(a note or event hours past the music)")
 
 
 def piece_to_pretty_midi(piece: Piece, *, tempo_bpm: float | None = None):

@@ -14,6 +14,7 @@ import os
 import sys
 from typing import Any
 
+from .errors import WriteError
 from .io.read import open_table, read_arrow, snapshot_row_count
 from .io.tables import TABLES, table_uri
 
@@ -46,7 +47,11 @@ def _last_run_id(commit: dict) -> str | None:
 
 
 def _table_status(name: str, uri: str) -> dict[str, Any]:
-    table = open_table(uri)
+    try:
+        table = open_table(uri)
+    except WriteError as exc:
+        # one broken table must not hide the others: reported in its row and by the exit status
+        return {"name": name, "uri": uri, "exists": True, "error": str(exc)}
     if table is None:
         return {"name": name, "uri": uri, "exists": False}
     last = table.history(1)
@@ -79,12 +84,13 @@ def collect_status(warehouse: str, *, runs_limit: int = 10) -> dict[str, Any]:
     dict
         ``warehouse``; ``tables``: one entry per table of :data:`~musim_spark.io.tables.TABLES`
         (``exists``, ``version``, ``rows``, ``files``, ``last_commit`` (ISO UTC),
-        ``last_operation``, ``last_run_id``); ``runs``: the latest rows of ``runs``, newest first;
+        ``last_operation``, ``last_run_id``; or ``error``, one line, for a table whose log cannot be
+        read); ``runs``: the latest rows of ``runs``, newest first;
         ``quarantine``: ``[{stage, reason, count}]``, largest first, and ``quarantine_total``.
     """
     out: dict[str, Any] = {"warehouse": os.path.abspath(warehouse) if "://" not in warehouse else warehouse}
     out["tables"] = [_table_status(name, table_uri(warehouse, name)) for name in TABLES]
-    exists = {t["name"]: t["exists"] for t in out["tables"]}
+    exists = {t["name"]: t["exists"] and "error" not in t for t in out["tables"]}
 
     runs: list[dict] = []
     if exists.get("runs"):
@@ -121,6 +127,9 @@ def format_status(status: dict[str, Any]) -> str:
         if not t["exists"]:
             lines.append(f"{t['name']:<18} {'-':>7} {'-':>10} {'-':>6}  (not written yet)")
             continue
+        if "error" in t:
+            lines.append(f"{t['name']:<18} {'?':>7} {'?':>10} {'?':>6}  (unreadable, see the error)")
+            continue
         lines.append(
             f"{t['name']:<18} {t['version']:>7} {t['rows']:>10} {t['files']:>6}  "
             f"{t['last_commit'] or '-':<25} {t['last_run_id'] or '-'}"
@@ -150,11 +159,18 @@ def format_status(status: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace, config) -> int:
-    """``musim status``: print the warehouse summary (text, or JSON with ``--json``); exit 0."""
+    """``musim status``: print the warehouse summary (text, or JSON with ``--json``).
+
+    Exit 0; 1 when a table's log cannot be read (each such table one line on stderr, the rest of
+    the summary still printed).
+    """
     status = collect_status(args.warehouse, runs_limit=getattr(args, "runs", 10))
     if getattr(args, "json", False):
         json.dump(status, sys.stdout, ensure_ascii=False, indent=2, default=str)
         sys.stdout.write("\n")
     else:
         print(format_status(status))
-    return 0
+    errors = [t["error"] for t in status["tables"] if "error" in t]
+    for message in errors:
+        print(f"musim status: error: {message}", file=sys.stderr)
+    return 1 if errors else 0

@@ -52,12 +52,12 @@ def test_base_chain_overrides_and_merges():
 
 
 def test_base_chain_in_tmp(tmp_path):
-    (tmp_path / "a.yaml").write_text("spark:\n  shuffle_partitions: 3\n  conf:\n    x.a: '1'\nmine:\n  k: 1\n")
-    (tmp_path / "b.yaml").write_text("base: a.yaml\nspark:\n  conf:\n    x.b: '2'\nmine:\n  j: 2\n")
+    (tmp_path / "a.yaml").write_text("spark:\n  shuffle_partitions: 3\n  conf:\n    x.a: '1'\ngpu:\n  k: 1\n")
+    (tmp_path / "b.yaml").write_text("base: a.yaml\nspark:\n  conf:\n    x.b: '2'\ngpu:\n  j: 2\n")
     cfg = load_config(tmp_path / "b.yaml")
     assert cfg.spark.shuffle_partitions == 3
     assert dict(cfg.spark.conf) == {"x.a": "1", "x.b": "2"}
-    assert dict(cfg.section("mine")) == {"k": 1, "j": 2}
+    assert dict(cfg.section("gpu")) == {"k": 1, "j": 2}
 
 
 def test_base_loop_is_an_error(tmp_path):

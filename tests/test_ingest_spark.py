@@ -168,8 +168,9 @@ def test_incremental_unchanged_changed_removed_added(spark, dataset, tmp_path, m
     added = "Regular_Trot_00072_Org"
     write_track(root, added)
     third_run = new_run_id()  # through the CLI's entry point: a session of its own, started and stopped
+    # one of a handful of tracks removed on purpose: over the default share a run may remove (issue 13)
     third = stage.run_ingest_lazily(load_config(), root=root, warehouse=warehouse, run_id=third_run,
-                                    settings=SETTINGS)
+                                    settings=dataclasses.replace(SETTINGS, max_removed_share=1.0))
     assert (borrowed.started, borrowed.stopped) == (1, 1)
     assert (third.parsed, third.new, third.changed, third.removed) == (2, 1, 1, 1)
     rows = {r["track_id"]: r for r in read_arrow(table_uri(warehouse, "tracks")).to_pylist()}

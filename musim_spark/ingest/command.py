@@ -1,15 +1,57 @@
 """``musim ingest --root DATA``: the CLI face of :func:`musim_spark.ingest.stage.run_ingest_lazily`.
 
 Prints the stage line (``ingest: rows in N, rows out N, quarantined N, 12.3 s``), the track and
-file reconciliation, and where the tables are.
+file reconciliation, and where the tables are. The whole run holds the warehouse's write lock
+(:mod:`musim_spark.io.lock`): a second run stops naming the first, or waits with ``--wait-lock``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import sys
+import warnings
 
-__all__ = ["add_arguments", "run"]
+from ..errors import ParameterError
+
+__all__ = ["add_arguments", "run", "parse_share"]
+
+
+def parse_share(text: str) -> float:
+    """``--allow-removals`` as a share 0-1: ``"10%"`` -> 0.1, ``"100%"`` -> 1.0; a bare number is percent.
+
+    Examples
+    --------
+    >>> parse_share("25%"), parse_share("5")
+    (0.25, 0.05)
+    """
+    raw = str(text).strip().rstrip("%").strip()
+    try:
+        value = float(raw) / 100.0
+    except ValueError:
+        raise ParameterError(f"--allow-removals {text!r}: not a percentage such as 10% or 100%") from None
+    if not 0.0 <= value <= 1.0:
+        raise ParameterError(f"--allow-removals {text!r}: must be between 0% and 100%")
+    return value
+
+
+def _share(text: str) -> float:
+    try:
+        return parse_share(text)
+    except ParameterError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+@contextlib.contextmanager
+def _holding(held):
+    """Release the warehouse lock when the stage ends, whichever way."""
+    from ..io.lock import release
+
+    try:
+        yield held
+    finally:
+        release(held)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,10 +64,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "default: a track without audio is quarantined as WAV_MISSING")
     parser.add_argument("--run-id", default=None,
                         help="run id to record (default: a new one); the same id twice commits nothing twice")
+    parser.add_argument("--allow-removals", type=_share, default=None, metavar="N%",
+                        help="let this run remove up to N%% of the tracks in the warehouse (files gone or now "
+                             "incomplete); default ingest.max_removed_share (10%%): more is refused as an "
+                             "empty, unmounted or wrong --root")
+    parser.add_argument("--wait-lock", type=float, default=0.0, metavar="SECONDS",
+                        help="wait up to SECONDS for another run holding the warehouse (default: stop at once)")
 
 
 def run(args: argparse.Namespace, config) -> int:
     """Run the stage; returns 0 (rejected inputs are quarantined, not failures)."""
+    from ..io.lock import acquire
+    from ..io.settings import DeltaSettings
     from ..io.tables import table_uri
     from ..runs import new_run_id
     from .settings import IngestSettings
@@ -34,9 +84,19 @@ def run(args: argparse.Namespace, config) -> int:
     settings = IngestSettings.from_config(config)
     if args.no_audio:
         settings = dataclasses.replace(settings, require_audio=False)
+    if getattr(args, "allow_removals", None) is not None:
+        settings = dataclasses.replace(settings, max_removed_share=args.allow_removals)
     run_id = args.run_id or new_run_id()
-    # Spark starts only if there is something to parse: a rerun over unchanged data never pays the JVM start.
-    summary = run_ingest_lazily(config, root=args.root, warehouse=args.warehouse, run_id=run_id, settings=settings)
+    with warnings.catch_warnings(record=True) as taken_over:
+        warnings.simplefilter("always", UserWarning)
+        held = acquire(args.warehouse, run_id=run_id, command="ingest", wait_s=getattr(args, "wait_lock", 0.0),
+                       stale_after_s=DeltaSettings.from_config(config).lock_stale_after_s)
+    for w in taken_over:  # a stale lock taken over: one line, like every message of the CLI
+        print(f"musim ingest: warning: {w.message}", file=sys.stderr)
+    with _holding(held):
+        # Spark starts only if there is something to parse: a rerun over unchanged data never pays the JVM start.
+        summary = run_ingest_lazily(config, root=args.root, warehouse=args.warehouse, run_id=run_id,
+                                    settings=settings)
     summary.print()
     print(summary.details())
     if summary.landing:

@@ -12,9 +12,9 @@ import os
 
 from ..errors import ParameterError
 from .settings import IngestSettings
-from .zipparts import LandingResult, find_zip_parts, land_archive
+from .zipparts import LandingResult, find_zip_parts, land_archive, safe_archive_name
 
-__all__ = ["resolve_root", "describe_landing"]
+__all__ = ["resolve_root", "landing_root", "describe_landing"]
 
 _DATASET_FOLDERS = ("Similar", "Regular")
 
@@ -59,9 +59,36 @@ def resolve_root(root: str | os.PathLike, warehouse: str | os.PathLike, settings
         raise ParameterError(f"--root {root}: parts of {len(archives)} archives ({sorted(archives)}); "
                              f"give one archive's parts per directory")
     (name, parts), = archives.items()
-    landing = os.path.join(os.path.abspath(os.fspath(warehouse)), settings.landing_dir, name)
+    landing = landing_root(warehouse, settings.landing_dir, name, where=parts[0])
     result = land_archive(parts, landing, name=name, bounds=settings.zip)
     return result.root, result
+
+
+def landing_root(warehouse: str | os.PathLike, landing_dir: str, name: str, *, where: str = "") -> str:
+    """``<warehouse>/<landing_dir>/<name>``, built from checked names and proven to stay in the landing area.
+
+    Landing writes (and, after a failed first landing, deletes) under this folder, so it must never
+    be the warehouse, the landing area itself, or anything outside it: the archive's name is one
+    plain folder name (:func:`.zipparts.safe_archive_name`), and the resolved path (symbolic links
+    followed) must lie strictly inside the resolved landing area.
+
+    Raises
+    ------
+    ParameterError
+        Naming ``where`` (the first part file) and why.
+
+    Examples
+    --------
+    >>> landing_root("/wh", "_landing", "set")
+    '/wh/_landing/set'
+    """
+    label = os.path.basename(os.fspath(where)) if where else name
+    safe_archive_name(name, where=label)
+    area = os.path.realpath(os.path.join(os.path.abspath(os.fspath(warehouse)), landing_dir))
+    target = os.path.realpath(os.path.join(area, name))
+    if os.path.dirname(target) != area:
+        raise ParameterError(f"{label}: landing folder {target} is not directly inside the landing area {area}")
+    return os.path.join(os.path.abspath(os.fspath(warehouse)), landing_dir, name)
 
 
 def describe_landing(landing: LandingResult | None) -> str | None:

@@ -17,24 +17,33 @@ Rules (issue 5):
 - a file outside any track (stray, misnamed, duplicate label) is recorded again only when its
   reason, size or time changed;
 - anything new is parsed.
+
+Removals are bounded (issue 13): a root that lost most of its files (emptied, unmounted, a wrong
+path) looks exactly like a data set whose tracks were all deleted, so a run that would remove
+more than ``ingest.max_removed_share`` of the tracks in ``tracks`` is refused before anything is
+written (:func:`check_removals`), for a plain root and for zip input alike; ``musim ingest
+--allow-removals N%`` says the removals are meant.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Iterable, Mapping
 
-from ..errors import QuarantineReason
+from ..errors import ParameterError, QuarantineReason
 from .scan import MEMBERS, Listing, Rejection
 
-__all__ = ["Plan", "plan_run", "previous_good_state", "previous_quarantine_state", "TRACK_REASONS"]
+__all__ = ["Plan", "plan_run", "check_removals", "previous_good_state", "previous_quarantine_state",
+           "TRACK_REASONS"]
 
 #: Reasons recorded for the files of a track (as opposed to a loose file that belongs to none).
 TRACK_REASONS = frozenset(
     r.value for r in QuarantineReason
     if r not in (QuarantineReason.STRAY_FILE, QuarantineReason.NAME_FOLDER_MISMATCH,
                  QuarantineReason.LABEL_DUPLICATE, QuarantineReason.ZIP_ENTRY_UNSAFE,
-                 QuarantineReason.ZIP_TOO_LARGE, QuarantineReason.ZIP_CORRUPT)
+                 QuarantineReason.ZIP_TOO_LARGE, QuarantineReason.ZIP_CORRUPT,
+                 QuarantineReason.DUPLICATE, QuarantineReason.NAME_NOT_UTF8)
 )
 
 State = Mapping[str, tuple]
@@ -183,3 +192,44 @@ def plan_run(listing: Listing, *, good: Mapping[str, State], rejected: Mapping[s
             continue
         plan.rejections.append(r)
     return plan
+
+
+def check_removals(plan: Plan, *, stored: int, max_share: float, root: str) -> None:
+    """Refuse a run that would remove more than ``max_share`` of the ``stored`` good tracks.
+
+    Removed means deleted from ``tracks`` (``plan.delete_track_ids``: tracks whose files are all
+    gone, and tracks now incomplete). Re-parsed tracks are replaced, not removed.
+
+    Parameters
+    ----------
+    plan : Plan
+    stored : int
+        Tracks in ``tracks`` before the run.
+    max_share : float
+        0-1; ``ingest.max_removed_share`` or the CLI's ``--allow-removals``.
+    root : str
+        The ``--root`` given, for the message.
+
+    Raises
+    ------
+    ParameterError
+        One line: how many of how many, the root, and the option that allows it.
+
+    Examples
+    --------
+    >>> check_removals(Plan(delete_track_ids=["a"]), stored=10, max_share=0.1, root="/data")
+    >>> check_removals(Plan(delete_track_ids=["a", "b"]), stored=10, max_share=0.1, root="/data")
+    Traceback (most recent call last):
+        ...
+    musim_spark.errors.ParameterError: --root /data: this run would remove 2 of 10 tracks (20%, over the allowed 10%); an empty, unmounted or wrong root? Rerun with --allow-removals 20% (or ingest.max_removed_share) if the removals are meant
+    """
+    n = len(plan.delete_track_ids)
+    if n == 0 or n <= max_share * stored:
+        return
+    share = n / stored if stored else 1.0
+    need = f"{math.ceil(share * 1000) / 10:g}%"  # rounded up: the option it names must let this run pass
+    raise ParameterError(
+        f"--root {root}: this run would remove {n} of {stored} tracks ({share * 100:.3g}%, over the allowed "
+        f"{max_share * 100:.3g}%); an empty, unmounted or wrong root? Rerun with --allow-removals {need} "
+        f"(or ingest.max_removed_share) if the removals are meant"
+    )

@@ -27,7 +27,7 @@ import os
 import xml.parsers.expat
 from typing import Any, Mapping
 
-from ..errors import InputError, QuarantineReason
+from ..errors import InputError, QuarantineReason, one_line
 from ..labels import (ROLE_FIELDS, field_number, field_text, label_file_paths, load_label, songinfo_numbers,
                       track_roles, validate_label)
 from ..layout import TrackId
@@ -43,6 +43,7 @@ __all__ = [
     "quarantine_row",
     "NOTE_COLUMNS",
     "unexpected_failure",
+    "track_parses",
 ]
 
 #: Columns of the ``notes`` rows :func:`parse_track` returns (``run_id`` added by the stage).
@@ -233,7 +234,7 @@ def parse_track(root: str, track: TrackFiles, *, settings: IngestSettings = Inge
     except OSError as exc:
         errors.append(_unreadable("mid", mid.path, exc))
     except Exception as exc:  # noqa: BLE001 - a file pretty_midi reads but our model refuses is still corrupt
-        errors.append(InputError(mid.path, QuarantineReason.MIDI_CORRUPT, f"unusable MIDI: {exc}"))
+        errors.append(InputError(mid.path, QuarantineReason.MIDI_CORRUPT, f"unusable MIDI: {one_line(exc)}"))
     xml_member = members["xml"]
     xml_hash = None
     try:
@@ -265,6 +266,18 @@ def parse_track(root: str, track: TrackFiles, *, settings: IngestSettings = Inge
         label=label_row(label_obj, label_text, track_id=tid.track_id),
         notes=_note_columns(tid.track_id, piece),
     )
+
+
+def track_parses(root: str, *, settings: IngestSettings = IngestSettings()):
+    """A ``parses(track) -> bool`` for :func:`.scan.scan_root`'s duplicate rule: does this copy pass?
+
+    Used on the driver for tracks found in two folders only (rare), so the few copies are read twice.
+    """
+
+    def parses(track: TrackFiles) -> bool:
+        return not parse_track(root, track, settings=settings).rejections
+
+    return parses
 
 
 def unexpected_failure(track: TrackFiles, exc: BaseException) -> list[Rejection]:

@@ -9,6 +9,21 @@ missing file (its expected path) and ``TRACK_REJECTED`` for each file they do ha
 
 Folders whose name starts with ``_`` or ``.`` are tooling output (``_truth/``, ``_zip/``) and are
 not part of the data set (:func:`musim_spark.layout.is_tooling_folder`).
+
+Hostile names. A path that is not valid UTF-8 (bytes such as ``b'\\xff'`` that Python keeps as
+surrogates) cannot be stored in a table: it is quarantined as ``NAME_NOT_UTF8`` under its escaped
+form (``\\xff\\xfe.mid``, :func:`escape_name`) and never opened.
+
+Duplicates. One track id can occur in two folders: its own (``Cover_Rhythm_A/``) and a range-less
+one (``Cover_Rhythm/``, which the layout also accepts). One copy is kept, by these rules in order:
+
+1. a complete copy (every required member) wins over an incomplete one;
+2. among complete copies, one that parses (``parses``, the stage passes
+   :func:`.parse.track_parses`: only tracks found twice are parsed here) wins over one that does not;
+3. then the copy in the track's own folder (:func:`musim_spark.layout.track_dir`) wins;
+4. then the first folder by path.
+
+Every file of the other copies is quarantined as ``DUPLICATE``, the detail naming the kept folder.
 """
 
 from __future__ import annotations
@@ -16,10 +31,10 @@ from __future__ import annotations
 import dataclasses
 import os
 import posixpath
-from typing import Mapping
+from typing import Callable, Mapping
 
 from ..errors import InputError, ParameterError, QuarantineReason
-from ..layout import EXTENSIONS, TrackId, is_tooling_folder, parse_relative_path, parse_track_id
+from ..layout import EXTENSIONS, TrackId, is_tooling_folder, parse_relative_path, parse_track_id, track_dir
 
 __all__ = [
     "MEMBERS",
@@ -30,6 +45,7 @@ __all__ = [
     "Listing",
     "scan_root",
     "list_files",
+    "escape_name",
 ]
 
 #: A track's members, in the order rows list them.
@@ -203,7 +219,29 @@ def list_files(root: str | os.PathLike) -> list[FileStat]:
     return out
 
 
-def scan_root(root: str | os.PathLike, *, require_audio: bool = True) -> Listing:
+def escape_name(path: str) -> str:
+    """A path as text that can be stored: undecodable bytes (surrogates) as ``\\xNN`` escapes.
+
+    Examples
+    --------
+    >>> escape_name(os.fsdecode(b"Similar/\\xff\\xfe.mid"))
+    'Similar/\\\\xff\\\\xfe.mid'
+    >>> escape_name("Similar/노래.mid")
+    'Similar/노래.mid'
+    """
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _is_utf8(path: str) -> bool:
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def scan_root(root: str | os.PathLike, *, require_audio: bool = True,
+              parses: Callable[[TrackFiles], bool] | None = None) -> Listing:
     """List ``root`` and decide, for each file, its track or its rejection.
 
     Parameters
@@ -213,6 +251,9 @@ def scan_root(root: str | os.PathLike, *, require_audio: bool = True) -> Listing
     require_audio : bool
         A track without ``.wav`` is incomplete (``WAV_MISSING``). False accepts MIDI-only sets
         (``sample-data --no-audio``).
+    parses : callable or None
+        ``parses(track) -> bool`` for a complete track found in two or more folders: whether that
+        copy parses (rule 2 of the module's duplicate rules). None skips rule 2.
 
     Returns
     -------
@@ -220,11 +261,16 @@ def scan_root(root: str | os.PathLike, *, require_audio: bool = True) -> Listing
     """
     base = os.path.abspath(os.fspath(root))
     files = list_files(base)
-    groups: dict[str, dict[str, FileStat]] = {}
+    copies: dict[str, dict[str, dict[str, FileStat]]] = {}
     tids: dict[str, TrackId] = {}
     rejections: list[Rejection] = []
     label_candidates: list[FileStat] = []
     for f in files:
+        if not _is_utf8(f.path):
+            rejections.append(Rejection(escape_name(f.path), QuarantineReason.NAME_NOT_UTF8,
+                                        "file or folder name is not UTF-8 (stored with \\x escapes)", None,
+                                        max(f.size, 0), f.mtime_us))
+            continue
         if f.size < 0:
             rejections.append(Rejection(f.path, QuarantineReason.STRAY_FILE,
                                         "symbolic link that leaves the data-set root", None, 0, 0))
@@ -238,7 +284,7 @@ def scan_root(root: str | os.PathLike, *, require_audio: bool = True) -> Listing
             else:
                 rejections.append(rej)
             continue
-        members = groups.setdefault(tid.track_id, {})
+        members = copies.setdefault(tid.track_id, {}).setdefault(posixpath.dirname(f.path), {})
         if ext in members:
             rejections.append(Rejection(
                 f.path, QuarantineReason.STRAY_FILE,
@@ -248,21 +294,48 @@ def scan_root(root: str | os.PathLike, *, require_audio: bool = True) -> Listing
             continue
         members[ext] = f
         tids.setdefault(tid.track_id, tid)
-    for f in label_candidates:
-        rejections.append(_classify_label_copy(base, f, groups))
     required = MEMBERS if require_audio else MEMBERS[1:]
     tracks: dict[str, TrackFiles] = {}
-    for track_id in sorted(groups):
-        members = groups[track_id]
-        folder = posixpath.dirname(next(iter(members.values())).path)
-        missing = tuple(
-            (kind, posixpath.join(folder, f"{track_id}.{kind}")) for kind in required if kind not in members
-        )
-        tracks[track_id] = TrackFiles(tids[track_id], dict(members), missing)
+    for track_id in sorted(copies):
+        candidates = {
+            folder: TrackFiles(tids[track_id], dict(members), tuple(
+                (kind, posixpath.join(folder, f"{track_id}.{kind}")) for kind in required if kind not in members))
+            for folder, members in copies[track_id].items()
+        }
+        kept = _keep_one(candidates, parses)
+        tracks[track_id] = candidates[kept]
+        for folder, other in sorted(candidates.items()):
+            if folder != kept:
+                rejections.extend(
+                    Rejection(f.path, QuarantineReason.DUPLICATE,
+                              f"second copy of track {track_id} (in {folder}/); kept the copy in {kept}/",
+                              track_id, f.size, f.mtime_us)
+                    for f in other.members.values())
+    groups = {tid: t.members for tid, t in tracks.items()}
+    for f in label_candidates:
+        rejections.append(_classify_label_copy(base, f, groups))
     return Listing(
         root=base, tracks=tracks, rejections=tuple(sorted(rejections, key=lambda r: r.path)),
         n_files=len(files), n_bytes=sum(max(f.size, 0) for f in files),
     )
+
+
+def _keep_one(candidates: Mapping[str, TrackFiles], parses: Callable[[TrackFiles], bool] | None) -> str:
+    """The folder of the copy to keep (the module's duplicate rules 1-4)."""
+    if len(candidates) == 1:
+        return next(iter(candidates))
+    complete = [folder for folder, t in candidates.items() if t.complete]
+    parsing = set()
+    if parses is not None and len(complete) > 1:
+        for folder in complete:
+            try:
+                if parses(candidates[folder]):
+                    parsing.add(folder)
+            except Exception:  # noqa: BLE001 - a copy the parser crashes on does not parse
+                continue
+    own = track_dir(next(iter(candidates.values())).tid)
+    return min(candidates, key=lambda folder: (
+        not candidates[folder].complete, folder not in parsing if parsing else False, folder != own, folder))
 
 
 def _classify_loose(f: FileStat, why: str) -> Rejection | None:

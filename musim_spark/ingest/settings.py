@@ -52,7 +52,12 @@ class IngestSettings:
     zip : ZipBounds
         Bounds on split-zip input.
     landing_dir : str
-        Folder under the warehouse that split-zip input is extracted into.
+        Folder under the warehouse that split-zip input is extracted into: a relative path that
+        stays below the warehouse and is not a table's folder (``_landing``).
+    max_removed_share : float
+        Largest share (0-1) of the tracks in ``tracks`` one run may remove (tracks whose files are
+        gone or now incomplete) before ingest refuses the root as emptied, unmounted or wrong
+        (:func:`.incremental.check_removals`); the CLI's ``--allow-removals N%`` overrides it.
     """
 
     wav_format: WavFormat = WavFormat()
@@ -64,12 +69,16 @@ class IngestSettings:
     read_chunk_bytes: int = 1 << 20
     zip: ZipBounds = ZipBounds()
     landing_dir: str = "_landing"
+    max_removed_share: float = 0.1
 
     def __post_init__(self) -> None:
         if self.hash_algorithm not in hashlib.algorithms_available:
             raise ParameterError(f"ingest.hash_algorithm {self.hash_algorithm!r} is not a hashlib algorithm")
         if self.tracks_per_task < 1:
             raise ParameterError(f"ingest.tracks_per_task must be >= 1, got {self.tracks_per_task}")
+        _check_landing_dir(self.landing_dir)
+        if not 0.0 <= self.max_removed_share <= 1.0:
+            raise ParameterError(f"ingest.max_removed_share must be within 0-1, got {self.max_removed_share}")
 
     @classmethod
     def from_config(cls, config: Config | None) -> "IngestSettings":
@@ -98,3 +107,16 @@ class IngestSettings:
         if "zip" in values:
             values["zip"] = section_dataclass(ZipBounds, values["zip"], where="ingest.zip")
         return section_dataclass(cls, values, where="ingest")
+
+
+def _check_landing_dir(landing_dir: str) -> None:
+    """Refuse a landing area outside the warehouse, the warehouse itself, or a table's folder."""
+    import posixpath
+
+    norm = posixpath.normpath(str(landing_dir).replace("\\", "/")) if landing_dir else ""
+    if (not landing_dir or landing_dir.startswith(("/", "\\")) or norm in (".", "..") or norm.startswith("../")
+            or (len(landing_dir) > 1 and landing_dir[1] == ":")):
+        raise ParameterError(f"ingest.landing_dir {landing_dir!r} must be a relative folder below the warehouse")
+    if not norm.split("/")[0].startswith(("_", ".")):
+        raise ParameterError(f"ingest.landing_dir {landing_dir!r} must start with '_' (a warehouse folder that "
+                             f"is no table)")

@@ -15,8 +15,14 @@
    the driver's), then ``tracks`` (replace by ``track_id``). ``tracks`` is what the next run
    compares against, so it goes last: a run that dies between commits leaves those tracks
    looking changed, and the next run parses and replaces them again. A table with nothing to
-   add or delete is not written at all, so a rerun over unchanged data commits nothing.
+   add or delete is not written at all, so a rerun over unchanged data commits nothing; a table
+   this stage owns that does not exist yet is created empty, so after the first run all four
+   exist (scripts read ``quarantine`` after a clean run).
 5. One row in ``runs``.
+
+Before anything is written, a run that would remove more than ``ingest.max_removed_share`` of the
+stored tracks is refused (:func:`.incremental.check_removals`: an empty or unmounted root). The
+CLI holds the warehouse's write lock (:mod:`musim_spark.io.lock`) around the whole stage.
 
 The same run id twice commits nothing twice (app transactions in every commit).
 
@@ -43,7 +49,8 @@ from ..io.tables import TABLES, table_uri
 from ..io.write import write_arrow
 from ..spark import StageSummary, build_spark_session
 from .delivery import describe_landing, resolve_root
-from .incremental import Plan, plan_run, previous_good_state, previous_quarantine_state
+from .incremental import Plan, check_removals, plan_run, previous_good_state, previous_quarantine_state
+from .parse import track_parses
 from .rows import (DESCRIPTOR_SCHEMA, PARSED_SCHEMA, descriptor_slices, parse_descriptors, rejection_table,
                    timestamps_to_us)
 from .scan import MEMBERS, Listing, Rejection, scan_root
@@ -56,6 +63,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["IngestSummary", "run_ingest", "run_ingest_lazily"]
 
 STAGE = "ingest"
+#: The tables this stage writes (besides its row in ``runs``); each exists after the first run.
+OWNED_TABLES = ("labels", "notes", "quarantine", "tracks")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -190,9 +199,11 @@ def _run(get_spark: Callable[[], SparkSession], config, *, root: str | os.PathLi
     engine = DeltaSettings.from_config(config).engine
     try:
         data_root, landing = resolve_root(root, warehouse, settings)
-        listing = scan_root(data_root, require_audio=settings.require_audio)
+        listing = scan_root(data_root, require_audio=settings.require_audio,
+                            parses=track_parses(data_root, settings=settings))
         good, run_of, rejected, loose = _previous_state(warehouse)
         plan = plan_run(listing, good=good, rejected=rejected, loose=loose, run_label=run_of)
+        check_removals(plan, stored=len(good), max_share=settings.max_removed_share, root=os.fspath(root))
         driver_rows = list(plan.rejections) + [
             Rejection(e.path, e.reason, e.detail) for e in (landing.rejected if landing else ())
         ]
@@ -310,6 +321,10 @@ def _execute(get_spark: Callable[[], SparkSession], listing: Listing, plan: Plan
             write("tracks", parsed.where(F.col("track").isNotNull()).select("track.*"))
         elif delete_keys is not None:
             write("tracks", None, empty["tracks"])
+        # Every table of the stage exists after its first run, empty where nothing was written.
+        for name in OWNED_TABLES:
+            if not table_exists(table_uri(warehouse, name)):
+                write(name, None, TABLES[name].schema.empty_table(), mode="append")
     finally:
         if parsed is not None:
             parsed.unpersist()

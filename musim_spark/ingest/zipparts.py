@@ -27,6 +27,7 @@ import io
 import json
 import os
 import re
+import shutil
 import stat
 import zipfile
 from typing import Sequence
@@ -39,6 +40,7 @@ __all__ = [
     "LandingResult",
     "find_zip_parts",
     "safe_entry_name",
+    "safe_archive_name",
     "land_archive",
 ]
 
@@ -163,6 +165,33 @@ def find_zip_parts(directory: str | os.PathLike) -> dict[str, list[str]]:
     return out
 
 
+def safe_archive_name(name: str, *, where: str = "") -> str:
+    """An archive's name (``NAME`` of ``NAME.zip.part<N>``) checked as one plain folder name.
+
+    The landing folder is ``<landing area>/<NAME>``, so a name that is a path (``..``, ``.``, a
+    separator, NUL) would put the extracted files elsewhere: ``...zip.part0`` names the archive
+    ``..`` and once unpacked into the warehouse itself, over the tables' logs.
+
+    Raises
+    ------
+    ParameterError
+        Naming ``where`` (the part file) and the name.
+
+    Examples
+    --------
+    >>> safe_archive_name("delivery_2026")
+    'delivery_2026'
+    >>> safe_archive_name("..", where="...zip.part0")
+    Traceback (most recent call last):
+        ...
+    musim_spark.errors.ParameterError: ...zip.part0: archive name '..' is not a plain folder name (no '.', '..', separators or NUL)
+    """
+    if name in ("", ".", "..") or any(c in name for c in ("/", "\\", "\x00")) or name != name.strip():
+        raise ParameterError(f"{where or name}: archive name {name!r} is not a plain folder name "
+                             f"(no '.', '..', separators or NUL)")
+    return name
+
+
 def safe_entry_name(name: str) -> str:
     """An archive entry's name as a safe relative POSIX path.
 
@@ -252,6 +281,9 @@ def land_archive(parts: Sequence[str], landing_root: str | os.PathLike, *, name:
     if previous.get("parts") == signature and os.path.isdir(root):
         return LandingResult(root=root, skipped=True, kept=len(previous.get("entries", {})))
     archive_label = f"{name}.zip"
+    # A first landing that fails part-way leaves nothing behind (no half-extracted root to list
+    # later); a re-landing keeps its files, which the manifest of the last good landing describes.
+    fresh = not os.path.exists(root) and not os.path.exists(manifest_path)
     stream = ConcatenatedParts(parts)
     try:
         try:
@@ -261,6 +293,10 @@ def land_archive(parts: Sequence[str], landing_root: str | os.PathLike, *, name:
                              f"{len(parts)} part(s) do not form a readable zip: {exc}") from exc
         with zf:
             return _extract(zf, root, manifest_path, signature, previous, archive_label, bounds)
+    except BaseException:
+        if fresh:
+            shutil.rmtree(root, ignore_errors=True)
+        raise
     finally:
         stream.close()
 
@@ -276,6 +312,7 @@ def _extract(zf: zipfile.ZipFile, root: str, manifest_path: str, signature: list
     new_entries: dict[str, list] = {}
     rejected = []
     extracted = kept = written = 0
+    blocking = _file_prefixes(infos)
     os.makedirs(root, exist_ok=True)
     for info in infos:
         if info.is_dir():
@@ -283,6 +320,9 @@ def _extract(zf: zipfile.ZipFile, root: str, manifest_path: str, signature: list
         where = f"{archive_label}:{info.filename}"
         try:
             rel = safe_entry_name(info.filename)
+            if rel in blocking:
+                raise InputError(info.filename, QuarantineReason.ZIP_ENTRY_UNSAFE,
+                                 f"its folder {blocking[rel]} is also a file entry of the archive")
             mode = info.external_attr >> 16
             if stat.S_ISLNK(mode):
                 raise InputError(info.filename, QuarantineReason.ZIP_ENTRY_UNSAFE, "symbolic link entry")
@@ -325,12 +365,37 @@ def _extract(zf: zipfile.ZipFile, root: str, manifest_path: str, signature: list
                          rejected=tuple(rejected), bytes_written=written)
 
 
+def _file_prefixes(infos: Sequence[zipfile.ZipInfo]) -> dict[str, str]:
+    """``{entry path: file entry it runs through}`` for entries below a path that is also a file entry.
+
+    ``X.mid`` and ``X.mid/inner.txt`` cannot both land (one path cannot be a file and a folder):
+    the file keeps its place (it may be a track's member) and the entries below it are refused,
+    whatever their order in the archive.
+    """
+    files = set()
+    for info in infos:
+        if not info.is_dir():
+            try:
+                files.add(safe_entry_name(info.filename))
+            except InputError:
+                continue
+    out = {}
+    for rel in files:
+        parts = rel.split("/")
+        for i in range(1, len(parts)):
+            folder = "/".join(parts[:i])
+            if folder in files:
+                out[rel] = folder
+                break
+    return out
+
+
 def _stream_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: str) -> int:
     """Copy one entry to ``target`` through a temporary file; never more than it declared."""
-    os.makedirs(os.path.dirname(target), exist_ok=True)
     tmp = target + ".landing-tmp"
     count = 0
     try:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
         with zf.open(info) as src, open(tmp, "wb") as dst:
             while True:
                 chunk = src.read(_COPY_CHUNK)

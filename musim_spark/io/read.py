@@ -17,7 +17,7 @@ from typing import Any, Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..errors import WriteError
+from ..errors import WriteError, one_line
 from ..runs import run_txn_version
 
 __all__ = [
@@ -43,12 +43,14 @@ def open_table(table_uri: str, version: int | None = None):
     """
     from deltalake import DeltaTable
 
-    if not DeltaTable.is_deltatable(table_uri):
-        return None
     try:
+        if not DeltaTable.is_deltatable(table_uri):
+            return None
         return DeltaTable(table_uri, version=version)
     except Exception as exc:  # deltalake raises several types; all mean "cannot load"
-        raise WriteError(f"{table_uri}: cannot load version {version}: {exc}") from exc
+        # one line: deltalake appends a Rust backtrace to some messages
+        what = "the table's log" if version is None else f"version {version}"
+        raise WriteError(f"{table_uri}: cannot load {what}: {one_line(exc)}") from exc
 
 
 def already_committed(table, app_id: str, txn_version: int) -> bool:

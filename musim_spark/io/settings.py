@@ -34,13 +34,19 @@ class DeltaSettings:
     engine : {"auto", "spark", "delta-rs"}
         What :func:`musim_spark.io.spark_io.write_dataframe` uses; stages pass
         ``engine=settings.engine``.
+    lock_stale_after_s : float
+        Seconds after which another host's warehouse lock counts as stale and is taken over
+        (:mod:`musim_spark.io.lock`; a lock of this host is stale as soon as its process is gone).
     """
 
     engine: Engine = "auto"
+    lock_stale_after_s: float = 86400.0
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
             raise ParameterError(f"delta.engine must be auto, spark or delta-rs, got {self.engine!r}")
+        if not self.lock_stale_after_s > 0:
+            raise ParameterError(f"delta.lock_stale_after_s must be > 0, got {self.lock_stale_after_s}")
 
     @classmethod
     def from_config(cls, config: Config | None) -> "DeltaSettings":
