@@ -89,8 +89,8 @@ def melody_sentence(f: FacetResult, match, length_a: float) -> str:
         return _missing("melody", f)
     cov = coverage([(s.start_ms / 1000, s.end_ms / 1000) for s in f.sections], length_a)
     if match.n_matched == 0:
-        return (f"No stretch of the melodies matches beyond chance; {score_phrase(f)} "
-                f"(its best alignment covers {f.share:.0f} % of the shorter line).")
+        return (f"No stretch of the melodies matches beyond chance: the best alignment covers {f.share:.0f} % of "
+                f"the shorter line; {score_phrase(f)}.")
     same = int(match.same.sum())
     diff = match.n_matched - same
     where = (f"the melodies match over {cov:.0%} of A ({len(f.sections)} section"
@@ -106,8 +106,8 @@ def rhythm_sentence(f: FacetResult, length_a: float) -> str:
         return _missing("rhythm", f)
     cov = coverage([(s.start_ms / 1000, s.end_ms / 1000) for s in f.sections], length_a)
     if not f.sections:
-        return (f"No stretch of the beat patterns matches beyond chance (best alignment {f.share:.0f} % of the "
-                f"shorter song's self-match); {score_phrase(f)}.")
+        return (f"No stretch of the beat patterns matches beyond chance: the best alignment reaches {f.share:.0f} % "
+                f"of the shorter song's match with itself; {score_phrase(f)}.")
     return (f"The beat-by-beat onset patterns (drums, comping, melody rhythm) match over {cov:.0%} of A; "
             f"{score_phrase(f)}.")
 
@@ -131,15 +131,15 @@ def chord_sentence(f: FacetResult, cells, key_a: str, key_b: str) -> str:
         beats[c.agreement] += c.beats
         if c.agreement == "differs":
             diffs[c.names()] += c.beats
-    total = sum(beats.values())
+    total = sum(beats.values()) - beats["none"]
     if total == 0:
-        return f"No chords to compare on A's beats; {score_phrase(f)}."
+        return f"No beat has a chord in both songs; {score_phrase(f)}."
     same = beats["same"] / total
     near = beats["near"] / total
-    text = f"Chords match on {same:.0%} of A's beats (A in {key_a}, B in {key_b})"
+    text = f"Chords match on {same:.0%} of the beats where both songs have one (A in {key_a}, B in {key_b})"
     if near >= 0.01:
         text += f", {near:.0%} are near misses (same root or a relative chord)"
     if diffs:
         (ca, cb), k = diffs.most_common(1)[0]
-        text += f"; the rest differs, most often {cb} in B where A plays {ca} ({k} beats)"
+        text += f"; the rest differs, most often {cb} in B where A plays {ca} ({k} beat{'s' if k != 1 else ''})"
     return f"{text}; {score_phrase(f)}."

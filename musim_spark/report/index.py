@@ -69,7 +69,8 @@ def render_index(query: str, rows: list[dict], *, n_candidates: int) -> str:
         why = (twin or {}).get("melody", {}).get("explanation", "") if twin else ""
         body.append(f"<tr data-rank='{c.rank}'><td>{c.rank}</td><td><span class='badge {cls}'>{verdict}</span></td>"
                     f"<td class='num'>{coef}</td>" + "".join(_score_cell(getattr(r, k).score) for k in _FACETS)
-                    + _bars(r) + f"<td><a href='{html.escape(page)}'>{name}</a>"
+                    + _bars(r) + f"<td class='cand'><a href='{html.escape(page)}' title='{name}'>"
+                    f"{html.escape(Path(c.path).name)}</a><br><span class='muted'>{html.escape(str(Path(c.path).parent))}</span>"
                     + (f"<br><span class='muted'>{html.escape(r.reason)}</span>" if r.reason else "")
                     + f"</td><td class='explain'>{html.escape(why)}</td></tr>")
         data.append({"rank": c.rank, "path": c.path, "page": page, "isSimilar": bool(r.similar),
@@ -82,7 +83,8 @@ def render_index(query: str, rows: list[dict], *, n_candidates: int) -> str:
 <html lang="en"><head><meta charset="utf-8"><title>musim compare: {q}</title>
 <style>{STYLE}
 td.num{{text-align:right;font-variant-numeric:tabular-nums}} tr.error td{{color:#a00}}
-td.bars{{width:120px}} .bar{{height:5px;background:#eee;margin:2px 0}} .bar span{{display:block;height:5px}}
+td.bars{{width:110px}} td.cand{{max-width:300px;word-break:break-all}} td.explain{{min-width:380px}}
+.badge{{white-space:nowrap}} .bar{{height:5px;background:#eee;margin:2px 0}} .bar span{{display:block;height:5px}}
 </style></head>
 <body data-ready="1"><h1>Query <code>{q}</code> against {n_candidates} candidates</h1>
 <p>Ranked: similar first, then by melody significance, then by coefficient; "n/a" = not enough material.

@@ -64,7 +64,7 @@ td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px;vertical-align:top;te
 td.explain{max-width:620px} .muted{color:#777;font-size:12px}
 .scroll{overflow-x:auto;border:1px solid #eee}
 svg.roll text{font-size:10px;fill:#666} svg.roll .lane{font-size:12px;font-weight:bold;fill:#222}
-svg.roll .pn{text-anchor:end;font-size:7px} svg.roll .pn.c{font-weight:bold;fill:#222}
+svg.roll .pn{text-anchor:end;font-size:8px} svg.roll .pn.c{font-weight:bold;fill:#222}
 svg.roll .bk{fill:#000;fill-opacity:.045} svg.roll .oct{stroke:#bbb;stroke-width:.5}
 svg.roll .frame{fill:none;stroke:#ccc} svg.roll .grid{stroke:#e4e4e4}
 svg.roll .note{fill:#9a9a9a} svg.roll .note.m{fill:#333}
@@ -78,7 +78,8 @@ svg.roll .connector.diff{stroke:""" + COLORS["differs"] + """;stroke-opacity:.8;
 .cell b{display:block} .cell i{font-style:normal;color:#555;font-size:11px}
 .cell.same{background:#e4f4e6} .cell.near{background:#fdf3d8} .cell.differs{background:#fde3e1;border-color:#c62828}
 .cell.differs b::after{content:" \\2260";color:#c62828} .cell.none{background:#f4f4f4;color:#999}
-.rowname{font-weight:bold;align-self:center}
+.rowname{font-weight:bold;align-self:center;grid-column:1}
+.cell.far{opacity:.45}
 @media print{
   body{margin:0;max-width:none;font-size:11px} .noprint,.views,#listen audio,button{display:none!important}
   .scroll{overflow:visible;border:0} svg.roll{width:100%;height:auto}
@@ -268,12 +269,12 @@ def _listen(pair: _Pair, src_a: TrackSource, src_b: TrackSource, data: list) -> 
 
 # -- chords ------------------------------------------------------------------------------------
 
-def _chord_cell(c: ChordCell, side: str, key: tuple, span: int) -> str:
+def _chord_cell(c: ChordCell, side: str, key: tuple, span: int, far: bool) -> str:
     root, qual = (c.root_a, c.quality_a) if side == "a" else (c.root_b, c.quality_b)
     name = c.names()[0 if side == "a" else 1]
     num = roman_numeral(root, qual, key[0], key[1])
     t = c.start_a if side == "a" else c.start_b
-    return (f"<div class='cell {c.agreement}' data-side='{side}' data-beat='{c.beat0}' data-agreement='{c.agreement}' "
+    return (f"<div class='cell {c.agreement}{' far' if far else ''}' data-side='{side}' data-beat='{c.beat0}' data-agreement='{c.agreement}' "
             f"style='grid-column:span {span}' title='{side.upper()} {t:.2f} s: {html.escape(name)} ({num})'>"
             f"<b>{html.escape(name)}</b><i>{html.escape(num)}</i></div>")
 
@@ -283,6 +284,9 @@ def _chord_systems(pair: _Pair) -> str:
     if not cells:
         return "<p class='muted'>No tracked beats in A: no chords to show.</p>"
     n_beats = cells[-1].beat0 + cells[-1].beats
+    ta = pair.anchors[0]
+    # beats outside the matched stretch compare B at an extrapolated moment: shown faded
+    span = (float(ta[0]) - 1.0, float(ta[-1]) + 1.0) if ta.shape[0] >= 2 else (-np.inf, np.inf)
     out = []
     for line0 in range(0, n_beats, _BEATS_PER_LINE):
         line1 = min(line0 + _BEATS_PER_LINE, n_beats)
@@ -291,11 +295,12 @@ def _chord_systems(pair: _Pair) -> str:
             lo, hi = max(c.beat0, line0), min(c.beat0 + c.beats, line1)
             if hi <= lo:
                 continue
-            a_row.append(_chord_cell(c, "a", pair.key_a, hi - lo))
-            b_row.append(_chord_cell(c, "b", pair.key_b, hi - lo))
+            far = c.end_a < span[0] or c.start_a > span[1]
+            a_row.append(_chord_cell(c, "a", pair.key_a, hi - lo, far))
+            b_row.append(_chord_cell(c, "b", pair.key_b, hi - lo, far))
         t0 = float(pair.fa.beat_times[line0])
-        out.append(f"<div class='sys' style='grid-template-columns:34px repeat({line1 - line0}, minmax(0, 1fr))'>"
-                   f"<div class='h'>{time_label(t0)}</div><div class='h' style='grid-column:span {line1 - line0}'>"
+        out.append(f"<div class='sys' style='grid-template-columns:34px repeat({_BEATS_PER_LINE}, minmax(0, 1fr))'>"
+                   f"<div class='h'>{time_label(t0)}</div><div class='h' style='grid-column:span {_BEATS_PER_LINE}'>"
                    f"beats {line0 + 1}-{line1} of A</div>"
                    f"<div class='rowname'>A</div>{''.join(a_row)}<div class='rowname'>B</div>{''.join(b_row)}</div>")
     return "".join(out)
@@ -339,14 +344,23 @@ def report_data(pair: _Pair, *, name_a: str, name_b: str, interface: dict | None
     return out
 
 
+def _shift_words(shift: int) -> str:
+    if shift % 12 == 0:
+        return "(the chord facet compares the songs at the same pitch)"
+    return (f"after B's chords are moved {shift % 12} semitone{'s' if shift % 12 != 1 else ''} up (mod 12), the key "
+            f"shift the chord facet chose")
+
+
 def _key_line(pair: _Pair) -> str:
     ka, kb = pair.key_a, pair.key_b
     keys = (f"A in <b>{key_name(ka[0], ka[1])}</b> ({ka[2]}), B in <b>{key_name(kb[0], kb[1])}</b> ({kb[2]})")
     m = pair.match
     if m.n_matched:
         t = m.shift
-        return (f"<p id='key' data-semitones='{t}'>Transposition: B is <b>{signed_semitones(t)}</b> than A "
-                f"({t:+d} semitones take B's matched notes to A's); {keys}.</p>")
+        moved = key_name((kb[0] + t) % 12, kb[1])
+        return (f"<p id='key' data-semitones='{t}'>Transposition: B is <b>{signed_semitones(t)}</b>{' as' if t == 0 else ' than'} A "
+                f"({t:+d} semitones take B's matched notes to A's); {keys}; B's key moved by {t:+d}: "
+                f"<b>{moved}</b>.</p>")
     return f"<p id='key'>Transposition: no matched notes to measure it; {keys}.</p>"
 
 
@@ -433,9 +447,9 @@ tempo ratio), so matched notes sit above each other even in a tempo cover; hover
 <h2>Chords, beat by beat</h2>
 <div id="chords">
 <p class="muted">A's beats; B's chord at the same moment of the music. Names, then Roman numerals in each song's own key
-(A: {html.escape(key_name(*pair.key_a[:2]))}, B: {html.escape(key_name(*pair.key_b[:2]))}). Green: the same chord after
-B is moved {pair.chord_shift} semitone{'s' if pair.chord_shift != 1 else ''} up (mod 12); yellow: a near miss
-(same root, or a relative chord); red &ne;: another chord.</p>
+(A: {html.escape(key_name(*pair.key_a[:2]))}, B: {html.escape(key_name(*pair.key_b[:2]))}). Green: the same chord
+{_shift_words(pair.chord_shift)}; yellow: a near miss (same root, or a relative chord); red &ne;: another chord;
+faded: beats outside the matched stretch (B's moment there is extrapolated).</p>
 {_chord_systems(pair)}
 </div>
 <p id="summary" class="muted"></p>

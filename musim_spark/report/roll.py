@@ -35,7 +35,7 @@ __all__ = ["COLORS", "note_name", "time_label", "tick_step", "roll_svg", "GUTTER
 COLORS = {"melody": "#f2b134", "rhythm": "#4aa3df", "chord": "#6cc551", "same": "#1f8f45", "differs": "#e07b00"}
 #: Left margin (px) holding the pitch names.
 GUTTER_PX = 46
-_ROW_PX = 8        # one semitone
+_ROW_PX = 9        # one semitone
 _GAP_PX = 40       # between the lanes, where most connector length runs
 _STRIP_PX = 5      # rhythm / chord section strips
 _BLACK = frozenset({1, 3, 6, 8, 10})
@@ -71,7 +71,7 @@ def _range(p: np.ndarray) -> tuple[int, int]:
 
 
 def _lane(parts: list, side: str, pitch, on, off, y0: int, lo: int, hi: int, x, matched: set, label: str,
-          own_on) -> None:
+          own_on, clip: str) -> None:
     """Pitch grid, names and notes of one lane (appends SVG to ``parts``)."""
     h = (hi - lo + 1) * _ROW_PX
     parts.append(f'<text x="{GUTTER_PX}" y="{y0 - 4}" class="lane">{html.escape(label)}</text>')
@@ -85,11 +85,13 @@ def _lane(parts: list, side: str, pitch, on, off, y0: int, lo: int, hi: int, x, 
                      f'{note_name(p)}</text>')
     parts.append(f'<rect x="{GUTTER_PX}" y="{y0}" width="100%" height="{h}" class="frame"/>')
     xs, xe = x(on), x(off)
+    parts.append(f'<g clip-path="url(#{clip})">')
     for i, (p, a, b, t0) in enumerate(zip(pitch.tolist(), xs.tolist(), xe.tolist(), own_on.tolist())):
         cls = "note m" if i in matched else "note"
         parts.append(f'<rect class="{cls}" data-side="{side}" data-i="{i}" x="{a:.2f}" y="{y0 + (hi - p) * _ROW_PX + 1}" '
                      f'width="{max(b - a, 1.5):.2f}" height="{_ROW_PX - 2}"><title>{side.upper()} note {i}: '
                      f'{note_name(p)} at {t0:.2f} s</title></rect>')
+    parts.append("</g>")
 
 
 def roll_svg(match: NoteMatch, anchors: tuple[np.ndarray, np.ndarray], sections: dict, *, view: str,
@@ -117,13 +119,15 @@ def roll_svg(match: NoteMatch, anchors: tuple[np.ndarray, np.ndarray], sections:
     if view == "a":
         to_a = lambda t: np.asarray(t, np.float64)  # noqa: E731 - tiny local maps read best inline
         to_b = lambda t: warp_times(t, tb, ta)  # noqa: E731
-        length = max(duration_a, float(to_b(np.array([duration_b]))[0]))
-        titles = (f"A (query): {name_a}", f"B (original), warped onto A's timeline: {name_b}")
+        length = duration_a
+        titles = (f"A (query): {name_a}", f"B (original), warped onto A's timeline: {name_b}" if ta.shape[0] else
+                  f"B (original), on its own clock (nothing matched to warp by): {name_b}")
     else:
         to_a = lambda t: warp_times(t, ta, tb)  # noqa: E731
         to_b = lambda t: np.asarray(t, np.float64)  # noqa: E731
-        length = max(duration_b, float(to_a(np.array([duration_a]))[0]))
-        titles = (f"A (query), warped onto B's timeline: {name_a}", f"B (original): {name_b}")
+        length = duration_b
+        titles = (f"A (query), warped onto B's timeline: {name_a}" if ta.shape[0] else
+                  f"A (query), on its own clock (nothing matched to warp by): {name_a}", f"B (original): {name_b}")
     length = max(length, 1.0)
 
     def xa(t):
@@ -143,7 +147,11 @@ def roll_svg(match: NoteMatch, anchors: tuple[np.ndarray, np.ndarray], sections:
     height = y_axis + 18
     parts = [f'<svg class="roll" data-view="{view}" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
              f'xmlns="http://www.w3.org/2000/svg" role="img" aria-label="aligned piano rolls, timeline of '
-             f'{view.upper()}">']
+             f'{view.upper()}">',
+             # the warped song may start before or end after the view's song: what falls outside the
+             # view's timeline is not drawn (the other view shows it), so the roll keeps its size
+             f'<defs><clipPath id="clip-{view}"><rect x="{GUTTER_PX}" y="0" width="{width - GUTTER_PX}" '
+             f'height="{height}"/></clipPath></defs><g clip-path="url(#clip-{view})">']
     # section shading first (behind everything): melody in the lanes, rhythm and chord as strips
     for facet, secs in sections.items():
         for s in secs:
@@ -164,6 +172,7 @@ def roll_svg(match: NoteMatch, anchors: tuple[np.ndarray, np.ndarray], sections:
         x = GUTTER_PX + t * px_per_s
         parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{ya}" y2="{y_axis}" class="grid"/>'
                      f'<text x="{x + 2:.1f}" y="{y_axis + 12}" class="ax">{time_label(t)}</text>')
+    parts.append("</g>")  # the names and the axis title sit in the gutter, outside the clip
     parts.append(f'<text x="{GUTTER_PX - 4}" y="{y_axis + 12}" class="ax pn">{view.upper()} time</text>')
     # connectors under the notes: from the bottom of A's note to the top of B's
     if match.n_matched:
@@ -176,8 +185,8 @@ def roll_svg(match: NoteMatch, anchors: tuple[np.ndarray, np.ndarray], sections:
             parts.append(f'<line class="connector{"" if s else " diff"}" data-i="{i}" data-j="{j}" '
                          f'data-same="{int(s)}" x1="{x1:.2f}" y1="{a1}" x2="{x2:.2f}" y2="{a2}"/>')
     _lane(parts, "a", match.pitch_a, match.onset_a, match.offset_a, ya, lo_a, hi_a, xa,
-          set(match.rows.tolist()), titles[0], match.onset_a)
+          set(match.rows.tolist()), titles[0], match.onset_a, f"clip-{view}")
     _lane(parts, "b", match.pitch_b, match.onset_b, match.offset_b, yb, lo_b, hi_b, xb,
-          set(match.cols.tolist()), titles[1], match.onset_b)
+          set(match.cols.tolist()), titles[1], match.onset_b, f"clip-{view}")
     parts.append("</svg>")
     return "".join(parts)
