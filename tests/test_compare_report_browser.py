@@ -47,7 +47,8 @@ def _page_requests(netlog) -> list[str]:
     out = []
     for e in netlog["events"]:
         p = e.get("params", {})
-        if types.get(e["type"]) == "URL_REQUEST_START_JOB" and str(p.get("network_isolation_key", "")).startswith("file://"):
+        partition = str(p.get("network_isolation_key", ""))
+        if types.get(e["type"]) == "URL_REQUEST_START_JOB" and partition.startswith("file://"):
             out.append(p.get("url", ""))
     return out
 

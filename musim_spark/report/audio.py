@@ -97,7 +97,7 @@ def synth_excerpt(piece, start_s: float, end_s: float, *, fs: int = EXCERPT_FS, 
     tracks = []
     for t in piece.tracks:
         notes = tuple(Note(n.pitch, max(n.start, start_s) - start_s, min(n.end, end_s) - start_s, n.velocity)
-                      for n in t.notes if n.end > start_s and n.start < end_s and min(n.end, end_s) > max(n.start, start_s))
+                      for n in t.notes if min(n.end, end_s) > max(n.start, start_s))
         if notes:
             tracks.append(Track(t.name, notes, program=t.program, is_drum=t.is_drum))
     n = max(int(round((end_s - start_s) * fs)), 0)

@@ -93,8 +93,9 @@ def melody_sentence(f: FacetResult, match, length_a: float) -> str:
                 f"the shorter line; {score_phrase(f)}.")
     same = int(match.same.sum())
     diff = match.n_matched - same
-    where = (f"the melodies match over {cov:.0%} of A ({len(f.sections)} section"
-             f"{'s' if len(f.sections) != 1 else ''}, {match.n_matched} aligned notes, B {signed_semitones(match.shift)})")
+    n_sec = len(f.sections)
+    where = (f"the melodies match over {cov:.0%} of A ({n_sec} section{'s' if n_sec != 1 else ''}, "
+             f"{match.n_matched} aligned notes, B {signed_semitones(match.shift)})")
     rest = (f"{diff} aligned note{'s' if diff != 1 else ''} differ in pitch (ornaments, changed notes or "
             f"transcription slips)" if diff else "every aligned note is the same after the key shift")
     return f"{where[0].upper()}{where[1:]}; {rest}; {score_phrase(f)}."

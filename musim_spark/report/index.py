@@ -70,7 +70,8 @@ def render_index(query: str, rows: list[dict], *, n_candidates: int) -> str:
         body.append(f"<tr data-rank='{c.rank}'><td>{c.rank}</td><td><span class='badge {cls}'>{verdict}</span></td>"
                     f"<td class='num'>{coef}</td>" + "".join(_score_cell(getattr(r, k).score) for k in _FACETS)
                     + _bars(r) + f"<td class='cand'><a href='{html.escape(page)}' title='{name}'>"
-                    f"{html.escape(Path(c.path).name)}</a><br><span class='muted'>{html.escape(str(Path(c.path).parent))}</span>"
+                    f"{html.escape(Path(c.path).name)}</a><br>"
+                    f"<span class='muted'>{html.escape(str(Path(c.path).parent))}</span>"
                     + (f"<br><span class='muted'>{html.escape(r.reason)}</span>" if r.reason else "")
                     + f"</td><td class='explain'>{html.escape(why)}</td></tr>")
         data.append({"rank": c.rank, "path": c.path, "page": page, "isSimilar": bool(r.similar),

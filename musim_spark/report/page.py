@@ -115,7 +115,8 @@ _SCRIPT = """
   // "A then B": play the two excerpts of a section one after the other
   document.querySelectorAll('button.ab').forEach(function (btn) {
     btn.addEventListener('click', function () {
-      var row = btn.closest('tr'), a = row.querySelector('audio[data-side=a]'), b = row.querySelector('audio[data-side=b]');
+      var row = btn.closest('tr');
+      var a = row.querySelector('audio[data-side=a]'), b = row.querySelector('audio[data-side=b]');
       if (!a || !b) { return; }
       b.pause(); b.currentTime = 0; a.currentTime = 0;
       a.onended = function () { a.onended = null; b.play(); };
@@ -130,10 +131,27 @@ _SCRIPT = """
 """
 
 
+def _finite(obj):
+    """``obj`` with every non-finite float as None (JSON has no NaN; a reader must not choke)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
 def json_script(obj, element_id: str) -> str:
     """``<script type="application/json">`` holding ``obj`` (``</`` escaped so the HTML parser
-    cannot end the element early)."""
-    text = json.dumps(obj, ensure_ascii=False, allow_nan=False).replace("</", "<\\/")
+    cannot end the element early; NaN written as null).
+
+    Examples
+    --------
+    >>> json_script({"x": float("nan"), "s": "</script>"}, "d")
+    '<script type="application/json" id="d">{"x": null, "s": "<\\\\/script>"}</script>'
+    """
+    text = json.dumps(_finite(obj), ensure_ascii=False, allow_nan=False).replace("</", "<\\/")
     return f'<script type="application/json" id="{element_id}">{text}</script>'
 
 
@@ -274,7 +292,8 @@ def _chord_cell(c: ChordCell, side: str, key: tuple, span: int, far: bool) -> st
     name = c.names()[0 if side == "a" else 1]
     num = roman_numeral(root, qual, key[0], key[1])
     t = c.start_a if side == "a" else c.start_b
-    return (f"<div class='cell {c.agreement}{' far' if far else ''}' data-side='{side}' data-beat='{c.beat0}' data-agreement='{c.agreement}' "
+    return (f"<div class='cell {c.agreement}{' far' if far else ''}' data-side='{side}' data-beat='{c.beat0}' "
+            f"data-agreement='{c.agreement}' "
             f"style='grid-column:span {span}' title='{side.upper()} {t:.2f} s: {html.escape(name)} ({num})'>"
             f"<b>{html.escape(name)}</b><i>{html.escape(num)}</i></div>")
 
@@ -358,7 +377,8 @@ def _key_line(pair: _Pair) -> str:
     if m.n_matched:
         t = m.shift
         moved = key_name((kb[0] + t) % 12, kb[1])
-        return (f"<p id='key' data-semitones='{t}'>Transposition: B is <b>{signed_semitones(t)}</b>{' as' if t == 0 else ' than'} A "
+        than = "as" if t == 0 else "than"
+        return (f"<p id='key' data-semitones='{t}'>Transposition: B is <b>{signed_semitones(t)}</b> {than} A "
                 f"({t:+d} semitones take B's matched notes to A's); {keys}; B's key moved by {t:+d}: "
                 f"<b>{moved}</b>.</p>")
     return f"<p id='key'>Transposition: no matched notes to measure it; {keys}.</p>"

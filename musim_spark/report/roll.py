@@ -88,7 +88,8 @@ def _lane(parts: list, side: str, pitch, on, off, y0: int, lo: int, hi: int, x, 
     parts.append(f'<g clip-path="url(#{clip})">')
     for i, (p, a, b, t0) in enumerate(zip(pitch.tolist(), xs.tolist(), xe.tolist(), own_on.tolist())):
         cls = "note m" if i in matched else "note"
-        parts.append(f'<rect class="{cls}" data-side="{side}" data-i="{i}" x="{a:.2f}" y="{y0 + (hi - p) * _ROW_PX + 1}" '
+        y = y0 + (hi - p) * _ROW_PX + 1
+        parts.append(f'<rect class="{cls}" data-side="{side}" data-i="{i}" x="{a:.2f}" y="{y}" '
                      f'width="{max(b - a, 1.5):.2f}" height="{_ROW_PX - 2}"><title>{side.upper()} note {i}: '
                      f'{note_name(p)} at {t0:.2f} s</title></rect>')
     parts.append("</g>")
