@@ -125,3 +125,11 @@ def test_a_page_from_features_alone(tempo_pair):
     page = render_report(result, fa, fb, name_a="q", name_b="o", settings=S)
     assert "No files given" in page and "(estimated)" in page and page.rstrip().endswith("</html>")
     assert page.count('class="connector') >= 2 * 150
+
+
+def test_time_map_falls_back_on_aligned_chords_when_no_notes_match(tempo_pair):
+    _, fa, fb, _, _ = tempo_pair
+    m = matched_notes(nan_result(), fa, fb)
+    ta, tb = time_map(m, (np.array([0.0, 2.0, 2.0, 4.0]), np.array([0.0, 2.4, 2.5, 4.8])))
+    assert ta.tolist() == [0.0, 2.0, 4.0] and tb.tolist() == [0.0, 2.4, 4.8]   # strictly increasing both sides
+    assert time_map(m, (np.array([1.0]), np.array([2.0])))[0].shape == (0,)   # one pair: no map
