@@ -28,7 +28,7 @@ selected test reaches counts as not detected).
 Out of scope, and why (listed in the results with their mutant counts):
 
 * ``io/spark_io.py``: reached only by the Spark tests (minutes each), not by the fast selection.
-* ``similarity/report.py``: the HTML report, checked by the browser test.
+* ``report/``: the HTML pair report, checked by the browser tests.
 * ``similarity/transforms.py``: cover transforms the tests themselves use to build inputs.
 
 mutmut 3 does not mutate decorated functions (the ``@njit`` kernels of ``similarity/align.py``,
@@ -75,7 +75,6 @@ PACKAGES = ("musim_spark/similarity", "musim_spark/io")
 #: Modules left out, with the reason (see the module docstring).
 EXCLUDED = {
     "musim_spark/io/spark_io.py": "reached only by the Spark tests",
-    "musim_spark/similarity/report.py": "HTML report, checked by the browser test",
     "musim_spark/similarity/transforms.py": "test-input transforms, the tests' own tools",
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up (scripts/setup.sh), generate a small sample data set and run the pipeline end to end on
-# local Spark: sample-data -> ingest -> compare (+ HTML report) -> status.
+# local Spark: sample-data -> ingest -> compare (+ HTML pair reports: a tempo cover, a plagiarism-like case,
+# an unrelated pair, and one query against many) -> status.
 # Usage: scripts/demo.sh [OUT_DIR]   (default ./demo; the data set is OUT_DIR/sample, tables OUT_DIR/warehouse)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -35,8 +36,14 @@ OTHER=$(ls "$SAMPLE"/Similar/*/*/Org/*.mid | sed -n 2p)
 
 step "musim compare: an original and its tempo cover"
 musim compare "$ORG" "$COVER" --html "$OUT/compare_cover.html"
-step "musim compare: two different originals"
+step "musim compare: a plagiarism-like case (a phrase of one POP909 song, transposed and re-timed, inside another)"
+mapfile -t PLAG < <(python scripts/plagiarism_case.py "$OUT/plagiarism")
+[ "${#PLAG[@]}" -eq 2 ] || { echo "demo: no plagiarism-like case was written" >&2; exit 1; }
+musim compare "${PLAG[0]}" "${PLAG[1]}" --html "$OUT/compare_plagiarism.html"
+step "musim compare: two different originals (unrelated)"
 musim compare "$ORG" "$OTHER" --html "$OUT/compare_other.html"
+step "musim compare: the plagiarism-like query against its source and two unrelated originals, ranked"
+musim compare "${PLAG[0]}" "$ORG" "${PLAG[1]}" "$OTHER" --html "$OUT/compare_query"
 
 step "musim status"
 musim status
@@ -44,4 +51,5 @@ musim status
 printf '\n== done in %s s\n' "$(( $(date +%s) - t0 ))"
 printf '   data set:      %s (truth in %s/_truth)\n' "$SAMPLE" "$SAMPLE"
 printf '   Delta tables:  %s\n' "$MUSIM_WAREHOUSE"
-printf '   pair reports:  %s/compare_cover.html, %s/compare_other.html\n' "$OUT" "$OUT"
+printf '   pair reports:  %s/compare_cover.html, compare_plagiarism.html, compare_other.html (open offline)\n' "$OUT"
+printf '   one vs many:   %s/compare_query/index.html\n' "$OUT"

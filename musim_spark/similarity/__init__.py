@@ -22,7 +22,6 @@ sections   alignment path -> sections (:class:`musim_spark.sections.Section`), I
 combine    scores -> coefficient and decision ("not enough material" when undefined)
 baseline   interval 3-gram Jaccard (the floor every benchmark reports beside the engine)
 compare    compare_features / compare_pieces / compare_files
-report     HTML pair report
 transforms cover- and transcription-like transforms (tests, benchmarks; the transcription
            noise is the generator's, :mod:`musim_spark.sampledata.noise`)
 """

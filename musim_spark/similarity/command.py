@@ -24,15 +24,12 @@ still compared, and the exit status is then 1 (0 when every candidate was compar
 
 from __future__ import annotations
 
-import html
 import json
 import math
-import re
 import sys
 import warnings
 from pathlib import Path
 
-from ..errors import ParameterError, WriteError
 from .settings import SimilaritySettings
 
 __all__ = ["add_arguments", "run", "result_json", "candidate_json"]
@@ -114,10 +111,10 @@ def run(args, config) -> int:
     _warn("", _user_warnings(caught))
     out = result_json(result)
     if args.html:
-        from .report import write_report
+        from ..report.page import write_report
 
         write_report(args.html, result, fa, fb, name_a=str(args.query), name_b=str(args.candidates[0]),
-                     settings=settings)
+                     settings=settings, source_a=args.query, source_b=args.candidates[0], interface=out)
     if args.json:
         print(json.dumps(out, ensure_ascii=False))
         return 0
@@ -145,9 +142,11 @@ def _run_many(args, settings: SimilaritySettings) -> int:
         _warn(f"{c.path}: ", c.warnings)
         if c.error:
             print(f"musim compare: error: {c.error}", file=sys.stderr)
-    if args.html:
-        _write_html_dir(Path(args.html), args.query, fq, results, settings)
     rows = [candidate_json(c) for c in results]
+    if args.html:
+        from ..report.index import write_index
+
+        write_index(Path(args.html), args.query, fq, results, settings, interfaces=rows)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
     else:
@@ -162,56 +161,3 @@ def _run_many(args, settings: SimilaritySettings) -> int:
                     f"{_fmt(r['rhythmSimilarity']):>6}  {_fmt(r['chordSimilarity']):>6}  {r['path']}")
             print(line + (f"  ({r['reason']})" if r["reason"] else ""))
     return 1 if any(c.error for c in results) else 0
-
-
-def _report_name(index: int, path: str) -> str:
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(path).stem)[:80] or "candidate"
-    return f"{index:03d}_{stem}.html"
-
-
-def _write_html_dir(out: Path, query, fq, results, settings: SimilaritySettings) -> None:
-    """One pair report per compared candidate (named by its position in the order given) and an
-    ``index.html`` ranking them with links."""
-    from .report import write_report
-
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise WriteError(f"cannot create the report directory {out}: {exc}") from exc
-    if not out.is_dir():
-        raise ParameterError(f"--html {out}: not a directory (several candidates write one report each)")
-    rows = []
-    for i, c in enumerate(results, start=1):
-        page = None
-        if c.result is not None:
-            page = _report_name(i, c.path)
-            write_report(out / page, c.result, fq, c.features, name_a=str(query), name_b=c.path, settings=settings)
-        rows.append((c, page))
-    rows.sort(key=lambda cp: (cp[0].rank is None, cp[0].rank or 0))
-    body = []
-    for c, page in rows:
-        name = html.escape(c.path)
-        if c.result is None:
-            body.append(f"<tr class='error'><td>-</td><td colspan='5'>error</td><td>{name}</td>"
-                        f"<td>{html.escape(c.error)}</td></tr>")
-            continue
-        r = c.result
-        coef = "n/a" if not r.decided else f"{r.coefficient:+.3f}"
-        body.append(f"<tr data-rank='{c.rank}'><td>{c.rank}</td><td>{coef}</td><td>{'yes' if r.similar else 'no'}</td>"
-                    + "".join(f"<td>{_fmt(_num(getattr(r, k).score))}</td>" for k in _FACETS)
-                    + f"<td><a href='{html.escape(page)}'>{name}</a></td><td>{html.escape(r.reason)}</td></tr>")
-    text = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>musim compare: {html.escape(str(query))}</title>
-<style>body{{font-family:sans-serif;margin:16px;color:#222}} table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:3px 8px;font-size:13px}} tr.error td{{color:#a00}}</style></head>
-<body><h1>Query <code>{html.escape(str(query))}</code> against {len(results)} candidates</h1>
-<p>Ranked: similar first, then by melody significance, then by coefficient; "n/a" = not enough material.</p>
-<table id="ranking"><tr><th>rank</th><th>coefficient</th><th>similar</th><th>melody</th><th>rhythm</th>
-<th>chord</th><th>candidate (pair report)</th><th>reason</th></tr>
-{''.join(body)}
-</table></body></html>
-"""
-    try:
-        (out / "index.html").write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise WriteError(f"cannot write {out / 'index.html'}: {exc}") from exc
