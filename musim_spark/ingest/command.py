@@ -8,10 +8,8 @@ file reconciliation, and where the tables are. The whole run holds the warehouse
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import sys
-import warnings
 
 from ..errors import ParameterError
 
@@ -43,17 +41,6 @@ def _share(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-@contextlib.contextmanager
-def _holding(held):
-    """Release the warehouse lock when the stage ends, whichever way."""
-    from ..io.lock import release
-
-    try:
-        yield held
-    finally:
-        release(held)
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``musim ingest`` (``--conf``, ``--warehouse``, ``--master`` come from the CLI)."""
     parser.add_argument("--root", required=True,
@@ -74,7 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, config) -> int:
     """Run the stage; returns 0 (rejected inputs are quarantined, not failures)."""
-    from ..io.lock import acquire
+    from ..io.lock import command_lock
     from ..io.settings import DeltaSettings
     from ..io.tables import table_uri
     from ..runs import new_run_id
@@ -87,13 +74,10 @@ def run(args: argparse.Namespace, config) -> int:
     if getattr(args, "allow_removals", None) is not None:
         settings = dataclasses.replace(settings, max_removed_share=args.allow_removals)
     run_id = args.run_id or new_run_id()
-    with warnings.catch_warnings(record=True) as taken_over:
-        warnings.simplefilter("always", UserWarning)
-        held = acquire(args.warehouse, run_id=run_id, command="ingest", wait_s=getattr(args, "wait_lock", 0.0),
-                       stale_after_s=DeltaSettings.from_config(config).lock_stale_after_s)
-    for w in taken_over:  # a stale lock taken over: one line, like every message of the CLI
-        print(f"musim ingest: warning: {w.message}", file=sys.stderr)
-    with _holding(held):
+    # a stale lock taken over: one line, like every message of the CLI
+    with command_lock(args.warehouse, run_id=run_id, command="ingest", wait_s=getattr(args, "wait_lock", 0.0),
+                      stale_after_s=DeltaSettings.from_config(config).lock_stale_after_s,
+                      warn=lambda line: print(f"musim ingest: warning: {line}", file=sys.stderr)):
         # Spark starts only if there is something to parse: a rerun over unchanged data never pays the JVM start.
         summary = run_ingest_lazily(config, root=args.root, warehouse=args.warehouse, run_id=run_id,
                                     settings=settings)

@@ -45,7 +45,7 @@ from typing import Iterator
 from ..errors import WarehouseLockedError
 
 __all__ = ["LOCK_NAME", "HeldLock", "lock_path", "read_holder", "is_stale", "acquire", "release",
-           "warehouse_lock", "describe_holder"]
+           "warehouse_lock", "command_lock", "describe_holder"]
 
 #: File name of the lock inside the warehouse (``_``: no table has that name).
 LOCK_NAME = "_musim.lock"
@@ -235,6 +235,23 @@ def warehouse_lock(warehouse: str | os.PathLike, *, run_id: str, command: str, w
     """``with warehouse_lock(...)``: :func:`acquire` on entry, :func:`release` on exit (errors too)."""
     held = acquire(warehouse, run_id=run_id, command=command, wait_s=wait_s, stale_after_s=stale_after_s,
                    poll_s=poll_s)
+    try:
+        yield held
+    finally:
+        release(held)
+
+
+@contextlib.contextmanager
+def command_lock(warehouse: str | os.PathLike, *, run_id: str, command: str, wait_s: float = 0.0,
+                 stale_after_s: float = 86400.0, warn=None) -> Iterator[HeldLock]:
+    """:func:`warehouse_lock` for a CLI command: a stale lock taken over is reported through
+    ``warn(line)`` (one line each, e.g. printed to stderr) instead of as a Python warning."""
+    with warnings.catch_warnings(record=True) as taken_over:
+        warnings.simplefilter("always", UserWarning)
+        held = acquire(warehouse, run_id=run_id, command=command, wait_s=wait_s, stale_after_s=stale_after_s)
+    for w in taken_over:
+        if warn is not None:
+            warn(str(w.message))
     try:
         yield held
     finally:
