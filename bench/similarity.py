@@ -477,18 +477,23 @@ def main(argv=None) -> int:
     ap.add_argument("--conf", default=None)
     ap.add_argument("--reuse", action="store_true",
                     help="re-calibrate and report from the last run's scores (bench/_work/similarity_scored.pkl)")
+    ap.add_argument("--resume", action="store_true",
+                    help="keep the sets an interrupted run already scored (bench/_work/similarity_scored.pkl)")
     args = ap.parse_args(argv)
     base = SimilaritySettings.from_config(load_config(args.conf))
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
 
     scored = {}
     build_s = {}
-    if args.reuse:
+    if args.reuse or args.resume:
         import pickle
 
         with open(ROOT / "bench" / "_work" / "similarity_scored.pkl", "rb") as fh:
             scored, build_s = pickle.load(fh)
     for name, root, seed in () if args.reuse else (("cal", args.cal, args.cal_seed), ("test", args.test, args.test_seed)):
+        if args.resume and name in build_s and all((name, v) in scored for v in ("clean", "noisy")):
+            print(f"{name}: scores from the interrupted run (--resume)", flush=True)
+            continue
         t = time.perf_counter()
         if root is not None:
             truth, feats = load_dir(root, args.processes, base)

@@ -26,7 +26,7 @@ COMMANDS: dict[str, tuple[str | None, str]] = {
     "transcribe": (None, "audio (or stems) to notes"),
     "similarity": ("musim_spark.sweep.command", "every track against every original (retrieval, then exact scoring)"),
     "export": (None, "label JSON per track plus reports"),
-    "run": (None, "all stages, incrementally: the nightly job"),
+    "run": ("musim_spark.pipeline.command", "all stages, incrementally: the nightly job"),
     "compare": ("musim_spark.similarity.command", "compare a query with one or many files (MIDI), ranked"),
     "evaluate": (None, "score the warehouse's results against a generated set's truth"),
     "status": ("musim_spark.status", "tables, versions, row counts, last runs, quarantine summary"),
@@ -37,10 +37,6 @@ _PENDING_OPTIONS = {
     "separate": [],
     "transcribe": [(("--backend",), {"default": None, "help": "transcription backend (basic-pitch, omnizart)"})],
     "export": [(("--out",), {"required": True, "help": "output directory"})],
-    "run": [
-        (("--root",), {"required": True, "help": "data-set directory or directory of zip parts"}),
-        (("--source",), {"choices": ["midi", "audio"], "default": "midi"}),
-    ],
     "evaluate": [
         (("--truth",), {"required": True, "help": "a generated set's _truth directory"}),
         (("--json",), {"action": "store_true"}),

@@ -21,7 +21,7 @@ from .config import SparkSettings
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import SparkSession
 
-__all__ = ["build_spark_session", "spark_conf_pairs", "delta_jars_available", "StageSummary"]
+__all__ = ["build_spark_session", "spark_conf_pairs", "delta_jars_available", "StageSummary", "LazySession"]
 
 _DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
 _DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
@@ -102,6 +102,51 @@ def build_spark_session(settings: SparkSettings, *, app_suffix: str = "") -> "Sp
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     return spark
+
+
+class LazySession:
+    """A Spark session started on first use: ``session()`` returns it, ``stop()`` ends it (if started).
+
+    Stages take it so that a run with nothing to do never pays the JVM start, and ``musim run``
+    shares one session across its stages. ``with LazySession(...) as s:`` stops it on exit.
+
+    Parameters
+    ----------
+    settings : SparkSettings
+    app_suffix : str
+
+    Examples
+    --------
+    >>> from musim_spark.config import SparkSettings
+    >>> with LazySession(SparkSettings(), app_suffix=":test") as s:
+    ...     s.started
+    False
+    """
+
+    def __init__(self, settings: SparkSettings, *, app_suffix: str = ""):
+        self.settings = settings
+        self.app_suffix = app_suffix
+        self._spark = None
+
+    @property
+    def started(self) -> bool:
+        return self._spark is not None
+
+    def __call__(self) -> "SparkSession":
+        if self._spark is None:
+            self._spark = build_spark_session(self.settings, app_suffix=self.app_suffix)
+        return self._spark
+
+    def stop(self) -> None:
+        if self._spark is not None:
+            self._spark.stop()
+            self._spark = None
+
+    def __enter__(self) -> "LazySession":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
 
 
 def delta_jars_available(spark: "SparkSession") -> bool:

@@ -29,6 +29,11 @@ musim ingest --root "$SAMPLE"
 step "musim ingest again: nothing changed, so nothing is committed"
 musim ingest --root "$SAMPLE"
 
+step "musim similarity: every track against all originals (retrieval, then exact scoring)"
+musim similarity --top-k 3
+step "musim similarity again: nothing new, so no Spark work"
+musim similarity --top-k 3
+
 ORG=$(ls "$SAMPLE"/Similar/*/*/Org/*.mid | head -1)
 SONG_DIR=$(dirname "$(dirname "$ORG")")
 COVER=$(ls "$SONG_DIR"/Cover_Tempo_*/*.mid | head -1)

@@ -18,6 +18,7 @@ import zipfile
 
 import pytest
 
+import musim_spark.spark
 from musim_spark import cli, labels, layout
 from musim_spark.config import load_config
 from musim_spark import errors
@@ -54,7 +55,7 @@ def _ingest(root, warehouse, settings=SETTINGS, **kw):
 def _no_spark(monkeypatch):
     def refuse(*a, **k):
         raise AssertionError("this test must not start Spark")
-    monkeypatch.setattr(stage, "build_spark_session", refuse)
+    monkeypatch.setattr(musim_spark.spark, "build_spark_session", refuse)
 
 
 # --- 1: archive names that resolve outside the landing area ------------------------------------------

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import musim_spark.spark
 from musim_spark import labels, layout
 from musim_spark.config import load_config
 from musim_spark.io.read import read_arrow, table_version
@@ -150,7 +151,7 @@ def test_incremental_unchanged_changed_removed_added(spark, dataset, tmp_path, m
     assert again.seconds < first.seconds
     # ... and the CLI's entry point does not even start Spark for it
     borrowed = _Borrowed(spark)
-    monkeypatch.setattr(stage, "build_spark_session", borrowed.build)
+    monkeypatch.setattr(musim_spark.spark, "build_spark_session", borrowed.build)
     lazy = stage.run_ingest_lazily(load_config(), root=root, warehouse=warehouse, run_id=new_run_id(),
                                    settings=SETTINGS)
     assert lazy.parsed == 0 and lazy.commits == () and _versions(warehouse) == before and borrowed.started == 0

@@ -47,7 +47,7 @@ from ..io.settings import DeltaSettings
 from ..io.spark_io import spark_schema, write_dataframe
 from ..io.tables import TABLES, table_uri
 from ..io.write import write_arrow
-from ..spark import StageSummary, build_spark_session
+from ..spark import LazySession, StageSummary
 from .delivery import describe_landing, resolve_root
 from .incremental import Plan, check_removals, plan_run, previous_good_state, previous_quarantine_state
 from .parse import track_parses
@@ -166,25 +166,21 @@ def run_ingest(spark: SparkSession, config, *, root: str | os.PathLike, warehous
 
 
 def run_ingest_lazily(config, *, root: str | os.PathLike, warehouse: str | os.PathLike, run_id: str,
-                      settings: IngestSettings | None = None) -> IngestSummary:
-    """:func:`run_ingest` with a Spark session of its own, started only if there are tracks to parse.
+                      settings: IngestSettings | None = None, session: LazySession | None = None) -> IngestSummary:
+    """:func:`run_ingest` with a Spark session started only if there are tracks to parse.
 
-    A nightly rerun over unchanged data never pays the JVM start. The session is built from
-    ``config.spark`` (:func:`musim_spark.spark.build_spark_session`, application ``<name>:ingest``)
-    and stopped before this returns. Parameters, result and errors as :func:`run_ingest`.
+    A nightly rerun over unchanged data never pays the JVM start. Without ``session`` one is built
+    from ``config.spark`` (:class:`musim_spark.spark.LazySession`, application ``<name>:ingest``) and
+    stopped before this returns; a given ``session`` (``musim run``'s, shared by its stages) is left
+    running. Parameters, result and errors as :func:`run_ingest`.
     """
-    sessions: list[SparkSession] = []
-
-    def session() -> SparkSession:
-        if not sessions:
-            sessions.append(build_spark_session(config.spark, app_suffix=":ingest"))
-        return sessions[0]
-
+    own = session is None
+    session = session or LazySession(config.spark, app_suffix=":ingest")
     try:
         return _run(session, config, root=root, warehouse=warehouse, run_id=run_id, settings=settings)
     finally:
-        for s in sessions:
-            s.stop()
+        if own:
+            session.stop()
 
 
 def _run(get_spark: Callable[[], SparkSession], config, *, root: str | os.PathLike,

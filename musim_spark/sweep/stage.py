@@ -43,7 +43,7 @@ from ..io.settings import DeltaSettings
 from ..io.spark_io import read_dataframe, spark_schema, write_dataframe
 from ..io.tables import TABLES, table_uri
 from ..io.write import write_arrow
-from ..spark import StageSummary, build_spark_session
+from ..spark import LazySession, StageSummary
 from .features import feature_digest
 from .plan import SweepPlan, plan_sweep
 from .settings import SweepSettings
@@ -125,20 +125,16 @@ def run_similarity(spark: SparkSession, config, *, warehouse: str | os.PathLike,
 
 
 def run_similarity_lazily(config, *, warehouse, run_id: str, source: str = "midi", top_k: int | None = None,
-                          full: bool = False) -> SimilaritySummary:
-    """:func:`run_similarity` with a session of its own, started only when there is work."""
-    sessions: list = []
-
-    def session():
-        if not sessions:
-            sessions.append(build_spark_session(config.spark, app_suffix=":similarity"))
-        return sessions[0]
-
+                          full: bool = False, session: LazySession | None = None) -> SimilaritySummary:
+    """:func:`run_similarity` with a session started only when there is work (a given ``session``,
+    ``musim run``'s, is shared and left running; an own one is stopped before this returns)."""
+    own = session is None
+    session = session or LazySession(config.spark, app_suffix=":similarity")
     try:
         return _run(session, config, warehouse=warehouse, run_id=run_id, source=source, top_k=top_k, full=full)
     finally:
-        for s in sessions:
-            s.stop()
+        if own:
+            session.stop()
 
 
 def _now_us() -> int:
@@ -161,6 +157,9 @@ def _run(get_spark: Callable, config, *, warehouse, run_id: str, source: str, to
     if top_k is not None:
         sweep = dataclasses.replace(sweep, top_k=int(top_k))
     meta = {"stage": STAGE, "conf_fingerprint": config.fingerprint}
+    tracks_uri = table_uri(warehouse, "tracks")
+    if not table_exists(tracks_uri):  # before anything is written: a wrong --warehouse must not become one
+        raise ParameterError(f"{tracks_uri}: no tracks table; run 'musim ingest --root DATA' first")
     try:
         summary = _execute(get_spark, config, warehouse=warehouse, run_id=run_id, source=source, sim=sim, ret=ret,
                            sweep=sweep, full=full, meta=meta, started=started, now_us=started_us)
@@ -184,8 +183,6 @@ def _record(warehouse, run_id, started_us, summary, *, status, meta, config) -> 
 def _driver_state(warehouse: str, source: str, fingerprint: str, sweep: SweepSettings):
     """(tracks: id -> (digest, is_original), stored features, stored matches per query)."""
     tracks_uri = table_uri(warehouse, "tracks")
-    if not table_exists(tracks_uri):
-        raise ParameterError(f"{tracks_uri}: no tracks table; run 'musim ingest --root DATA' first")
     hash_col = "mid_sha256" if source == "midi" else "wav_sha256"
     t = read_arrow(tracks_uri, columns=["track_id", "version", hash_col, "json_sha256"]).to_pylist()
     tracks = {r["track_id"]: (feature_digest([source, r[hash_col], r["json_sha256"]], fingerprint),
