@@ -12,12 +12,13 @@ import pytest
 
 @pytest.fixture(scope="session")
 def spark():
-    """A local[2] SparkSession shared by every Spark test of the run (stopped at the end)."""
+    """A local[2] SparkSession shared by every Spark test of the run (stopped at the end); a failed
+    task is retried up to 3 times (``local[2,3]``), as on a cluster, so the fault tests can kill workers."""
     from musim_spark.config import SparkSettings
     from musim_spark.spark import build_spark_session
 
     settings = SparkSettings(
-        master="local[2]",
+        master="local[2,3]",
         app_name="musim-spark-tests",
         driver_memory="1g",
         executor_memory="1g",

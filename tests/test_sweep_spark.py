@@ -14,6 +14,7 @@ from musim_spark.ingest.stage import run_ingest
 from musim_spark.io.read import read_arrow, table_version
 from musim_spark.io.tables import table_uri
 from musim_spark.runs import new_run_id
+from musim_spark.sweep import stage
 from musim_spark.sweep.stage import run_similarity
 
 pytestmark = pytest.mark.spark
@@ -48,7 +49,7 @@ def _matches(warehouse) -> list[dict]:
     return read_arrow(table_uri(warehouse, "matches")).to_pylist()
 
 
-def test_sweep_finds_every_cover_original_and_reruns_only_new_work(spark, dataset, tmp_path):
+def test_sweep_finds_every_cover_original_and_reruns_only_new_work(spark, dataset, tmp_path, monkeypatch):
     truth = _truth(dataset)
     covers = {t: o for t, o in truth.items() if o}
     # one cover is held back and delivered later, for the incremental run
@@ -89,12 +90,32 @@ def test_sweep_finds_every_cover_original_and_reruns_only_new_work(spark, datase
     assert "nothing new" in s2.plan and s2.pairs_scored == 0
     assert {t: table_version(table_uri(warehouse, t)) for t in ("features", "matches")} == versions
 
-    # the held-back cover arrives: only it gets features and is scored; the other rows stay as they were
+    # the held-back cover arrives; the first attempt loses a Python worker (Spark retries the task) and
+    # then dies between its matches commit and its features commit, as a killed driver would
     shutil.move(str(shelf), str(late_dir))
     run_ingest(spark, load_config(), root=dataset, warehouse=warehouse, run_id=new_run_id(), **ingest)
+    marker = tmp_path / "killed-once"
+    monkeypatch.setenv("MUSIM_FAULT_KILL_WORKER_ONCE", str(marker))
+    real_write = stage.write_dataframe
+
+    def die_before_features(df, plan, **kw):
+        if plan.table_uri.endswith("features"):
+            raise KeyboardInterrupt("driver killed between two commits")
+        return real_write(df, plan, **kw)
+
+    monkeypatch.setattr(stage, "write_dataframe", die_before_features)
+    with pytest.raises(KeyboardInterrupt):
+        _sweep(spark, warehouse, top_k=3)
+    assert marker.is_file()                                   # a worker was killed, and the task retried
+    assert table_version(table_uri(warehouse, "features")) == versions["features"]
+    monkeypatch.undo()
+    # the restart completes the run: only the late cover is recomputed and scored, nothing duplicated
     _, s3 = _sweep(spark, warehouse, top_k=3)
     assert s3.plan.startswith("features to compute 1, removed 0; queries: 1 against all")
     after = _matches(warehouse)
     new_best = [r for r in after if r["query_track_id"] == late and r["rank"] == 1]
     assert new_best and new_best[0]["original_track_id"] == covers[late]
     assert {r["run_id"] for r in after if r["query_track_id"] != late} == {run1}
+    keys = [(r["query_track_id"], r["original_track_id"]) for r in after]
+    assert len(keys) == len(set(keys))                        # no pair twice after the failed attempt
+    assert sorted(k for k in keys if k[0] != late) == sorted((r["query_track_id"], r["original_track_id"]) for r in rows)

@@ -8,8 +8,7 @@ This is the Spark module of the sweep; everything that runs inside the tasks is 
    and ``matches`` hold, and plans (:func:`.plan.plan_sweep`). Nothing to do: no Spark work.
 2. **Features** of new or changed tracks: their ``notes`` rows, grouped by track
    (``applyInPandas``), become one ``features`` row each (features as bytes, retrieval shingles,
-   or the reason there are none, also written to ``quarantine``); committed once (replace by
-   track and source).
+   or the reason there are none, also written to ``quarantine``); persisted, committed last.
 3. **Retrieval** as joins (:mod:`musim_spark.retrieval.index` gives the formula): the originals'
    shingles -> document frequencies -> weighted postings; every query's shingles joined with them
    on the hash, summed per (query, original), normalised by the original's length; per query the
@@ -18,8 +17,11 @@ This is the Spark module of the sweep; everything that runs inside the tasks is 
    queries' features by query (``applyInPandas``): each group is one query against its candidates
    (:func:`.scoring.score_query`), its best ``top_k`` kept; partial queries (only new originals
    were scored) are merged with their stored rows and re-ranked.
-5. ``matches`` committed once (replace by query and source; rows of removed tracks deleted), one
-   ``runs`` row.
+5. ``matches`` committed (replace by query and source; rows of removed tracks deleted), then
+   ``features`` (replace by track and source) and ``quarantine``, then one ``runs`` row. The
+   features commit comes last because a track's features row is what marks it done: a run that
+   dies before it leaves those tracks to be recomputed and their queries rescored by the next
+   run, and as ``matches`` is replaced by query, nothing is duplicated.
 
 Nothing here collects all pairs or all features to the driver: the driver holds per-track facts
 (ids, digests) and, for partial queries, their stored ``top_k`` rows only.
@@ -238,21 +240,15 @@ def _execute(get_spark, config, *, warehouse, run_id, source, sim, ret, sweep, f
     removed_keys = (pa.table({"track_id": pa.array(plan.removed, pa.string()),
                               "source": pa.array([source] * len(plan.removed), pa.string())})
                     if plan.removed else None)
-    # --- 2. features ---------------------------------------------------------------------------
+    # --- 2. features (computed now, committed last: the features row is what marks a track done) ---
     n_failed = 0
-    if plan.compute or removed_keys is not None:
+    feats = None
+    if plan.compute:
         mark = time.monotonic()
-        if plan.compute:
-            feats = _compute_features(spark, warehouse, plan, tracks, source=source, sim=sim, ret=ret, sweep=sweep,
-                                      run_id=run_id).persist(StorageLevel.MEMORY_AND_DISK)
-            n_failed = feats.where("error IS NOT NULL").count()
-            phases.append((f"features of {len(plan.compute)} tracks", time.monotonic() - mark))
-            write("features", feats, delete_keys=removed_keys)
-            if n_failed:
-                write("quarantine", _quarantine_rows(feats, run_id=run_id, now_us=now_us), mode="append")
-            feats.unpersist()
-        else:
-            write("features", None, delete_keys=removed_keys, arrow=TABLES["features"].schema.empty_table())
+        feats = _compute_features(spark, warehouse, plan, tracks, source=source, sim=sim, ret=ret, sweep=sweep,
+                                  run_id=run_id).persist(StorageLevel.MEMORY_AND_DISK)
+        n_failed = feats.where("error IS NOT NULL").count()
+        phases.append((f"features of {len(plan.compute)} tracks", time.monotonic() - mark))
     # --- 3-4. retrieval and exact scoring ------------------------------------------------------
     n_pairs = 0
     queries = list(plan.queries_full) + list(plan.queries_partial)
@@ -262,8 +258,7 @@ def _execute(get_spark, config, *, warehouse, run_id, source, sim, ret, sweep, f
                                  "source": pa.array([source] * len(plan.removed), pa.string())})
     if queries:
         mark = time.monotonic()
-        all_feats = read_dataframe(spark, table_uri(warehouse, "features")).where(
-            f"source = '{source}' AND features IS NOT NULL")
+        all_feats = _current_features(spark, warehouse, feats, plan, source=source)
         cands = _retrieve(spark, all_feats, plan, ret=ret).persist(StorageLevel.MEMORY_AND_DISK)
         n_pairs = cands.count()
         phases.append((f"retrieval for {len(queries)} queries", time.monotonic() - mark))
@@ -279,6 +274,15 @@ def _execute(get_spark, config, *, warehouse, run_id, source, sim, ret, sweep, f
         cands.unpersist()
     elif match_delete is not None:
         write("matches", None, delete_keys=match_delete, arrow=TABLES["matches"].schema.empty_table())
+    # --- 5. features last: a run that dies before this leaves its tracks "to compute", so the next
+    # run recomputes them and rescores their queries (matches are replaced by query, never duplicated)
+    if feats is not None:
+        write("features", feats, delete_keys=removed_keys)
+        if n_failed:
+            write("quarantine", _quarantine_rows(feats, run_id=run_id, now_us=now_us), mode="append")
+        feats.unpersist()
+    elif removed_keys is not None:
+        write("features", None, delete_keys=removed_keys, arrow=TABLES["features"].schema.empty_table())
     _ensure_tables(warehouse, run_id, meta)
     return SimilaritySummary(stage=STAGE, rows_in=len(tracks), rows_out=len(queries), quarantined=n_failed,
                              seconds=time.monotonic() - started, plan=plan.describe(), features_failed=n_failed,
@@ -295,6 +299,28 @@ def _ensure_tables(warehouse: str, run_id: str, meta: dict) -> None:
                                   app_id=f"musim:{STAGE}:{name}:create", metadata=meta))
 
 
+def _current_features(spark, warehouse: str, feats, plan: SweepPlan, *, source: str) -> DataFrame:
+    """Every track's usable features as of the end of this run: the stored rows of tracks neither
+    recomputed nor removed, and this run's new rows (not committed yet)."""
+    from pyspark.sql import functions as F
+
+    uri = table_uri(warehouse, "features")
+    parts = []
+    if table_exists(uri):
+        stale = list(plan.compute) + list(plan.removed)
+        stored = read_dataframe(spark, uri).where(F.col("source") == source)
+        if stale:
+            drop = spark.createDataFrame(pa.table({"track_id": pa.array(stale, pa.string())}).to_pandas())
+            stored = stored.join(F.broadcast(drop), "track_id", "left_anti")
+        parts.append(stored)
+    if feats is not None:
+        parts.append(feats)
+    if not parts:
+        return spark.createDataFrame([], spark_schema(TABLES["features"].schema))
+    out = parts[0] if len(parts) == 1 else parts[0].unionByName(parts[1])
+    return out.where(F.col("features").isNotNull())
+
+
 def _compute_features(spark, warehouse, plan: SweepPlan, tracks, *, source, sim, ret, sweep, run_id) -> DataFrame:
     """``features`` rows of ``plan.compute`` from their notes (one ``applyInPandas`` group per track)."""
     from pyspark.sql import functions as F
@@ -308,6 +334,10 @@ def _compute_features(spark, warehouse, plan: SweepPlan, tracks, *, source, sim,
     # tracks with no notes rows at all still get a row (with the reason)
     cols = [f.name for f in TABLES["notes"].schema if f.name != "run_id"]
     notes = ids.join(notes.select(*cols), "track_id", "left").repartition(n_parts, "track_id")
+    # Fault injection for the fault tests (tests/test_sweep_spark.py): a path here makes the first
+    # task that sees it kill its own Python worker once, as a crashed worker would die; read on the
+    # driver and shipped in the closure, since workers do not see the driver's later environment.
+    kill_marker = os.environ.get("MUSIM_FAULT_KILL_WORKER_ONCE")
     is_orig = {t: tracks[t][1] for t in plan.compute}
     digests = {t: tracks[t][0] for t in plan.compute}
     schema = TABLES["features"].schema
@@ -315,6 +345,10 @@ def _compute_features(spark, warehouse, plan: SweepPlan, tracks, *, source, sim,
     def compute(pdf):
         import pandas as pd
 
+        if kill_marker and not os.path.exists(kill_marker):
+            with open(kill_marker, "w") as fh:
+                fh.write(str(os.getpid()))
+            os._exit(3)
         tid = str(pdf["track_id"].iloc[0])
         rows = pa.Table.from_pandas(pdf.dropna(subset=["pitch"]), preserve_index=False)
         out = {"track_id": tid, "source": source, "is_original": bool(is_orig[tid]), "digest": digests[tid],
