@@ -25,10 +25,10 @@ COMMANDS: dict[str, tuple[str | None, str]] = {
     "separate": (None, "audio to stems (where the transcription backend wants stems)"),
     "transcribe": (None, "audio (or stems) to notes"),
     "similarity": ("musim_spark.sweep.command", "every track against every original (retrieval, then exact scoring)"),
-    "export": (None, "label JSON per track plus reports"),
+    "export": ("musim_spark.export.command", "label JSON per track plus reports"),
     "run": ("musim_spark.pipeline.command", "all stages, incrementally: the nightly job"),
     "compare": ("musim_spark.similarity.command", "compare a query with one or many files (MIDI), ranked"),
-    "evaluate": (None, "score the warehouse's results against a generated set's truth"),
+    "evaluate": ("musim_spark.evaluate.command", "score the warehouse's results against a generated set's truth"),
     "status": ("musim_spark.status", "tables, versions, row counts, last runs, quarantine summary"),
 }
 
@@ -36,11 +36,6 @@ COMMANDS: dict[str, tuple[str | None, str]] = {
 _PENDING_OPTIONS = {
     "separate": [],
     "transcribe": [(("--backend",), {"default": None, "help": "transcription backend (basic-pitch, omnizart)"})],
-    "export": [(("--out",), {"required": True, "help": "output directory"})],
-    "evaluate": [
-        (("--truth",), {"required": True, "help": "a generated set's _truth directory"}),
-        (("--json",), {"action": "store_true"}),
-    ],
 }
 
 

@@ -43,7 +43,7 @@ def test_the_readme_layout_names_nothing_that_is_gone():
     named = _named_files(_layout_block())
     pkg = ROOT / "musim_spark"
     gone = [rel for rel in sorted(named) if not (pkg / rel).exists()
-            and not any((ROOT / top / rel).exists() for top in ("scripts", "bench", "jobs"))]
+            and not any(any((ROOT / top).rglob(rel)) for top in ("scripts", "bench", "jobs"))]
     assert not gone, f"README's layout names files that do not exist: {gone}"
     for folder in re.findall(r"^(\w+)/\s", _layout_block(), re.M):
         assert (ROOT / folder).is_dir(), folder

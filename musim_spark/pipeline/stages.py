@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+from pathlib import Path
 from typing import Callable
 
 from ..spark import LazySession
@@ -48,7 +49,8 @@ class PipelineSummary:
     seconds: float
 
     def lines(self) -> list[str]:
-        out = [str(summary) for _, summary in self.stages]
+        out = [summary.line() if callable(getattr(summary, "line", None)) else str(summary)
+               for _, summary in self.stages]
         out += [f"{name}: skipped ({why})" for name, why in self.skipped]
         tail = "" if self.spark_started else "; nothing new: Spark was not started"
         out.append(f"run: {self.run_id}: {len(self.stages)} stages in {self.seconds:.1f} s{tail}")
@@ -74,7 +76,8 @@ def run_pipeline(config, *, root: str | os.PathLike, warehouse: str | os.PathLik
     top_k : int, optional
         Matches kept per query (``sweep.top_k`` otherwise).
     out : path-like, optional
-        Export the labels (``musim export``) here after the sweep.
+        Export the labels (``musim export``) here after the sweep; skipped when the sweep committed
+        nothing and ``out`` already holds an export.
     ingest_settings : IngestSettings, optional
     session : LazySession, optional
         Default: one of its own, stopped at the end.
@@ -86,7 +89,10 @@ def run_pipeline(config, *, root: str | os.PathLike, warehouse: str | os.PathLik
     MusimError
         A stage failed (its own error; ``progress`` has named the stage).
     """
+    from ..export.settings import ExportSettings
+    from ..export.stage import export_warehouse
     from ..ingest.stage import run_ingest_lazily
+    from ..similarity.settings import SimilaritySettings
     from ..sweep.stage import run_similarity_lazily
 
     started = time.monotonic()
@@ -106,10 +112,15 @@ def run_pipeline(config, *, root: str | os.PathLike, warehouse: str | os.PathLik
             skipped.append(("transcribe", "not built yet (issue 12): --source audio needs musim transcribe"))
         stage("similarity", lambda: run_similarity_lazily(config, warehouse=warehouse, run_id=run_id, source=source,
                                                           top_k=top_k, session=session))
+        sweep = done[-1][1]
         if out is None:
             skipped.append(("export", "no --out given"))
+        elif not getattr(sweep, "commits", ()) and (Path(out) / "manifest.json").is_file():
+            skipped.append(("export", f"nothing new since the export in {out}"))
         else:
-            skipped.append(("export", "not built yet: musim export"))
+            stage("export", lambda: export_warehouse(warehouse, out, source=source,
+                                                     settings=ExportSettings.from_config(config),
+                                                     similarity=SimilaritySettings.from_config(config), warn=say))
         return PipelineSummary(run_id, tuple(done), tuple(skipped), session.started, time.monotonic() - started)
     finally:
         if own:
