@@ -168,12 +168,18 @@ def build_set(pop909: str, out: Path, *, seed: int, n_pairs: int, n_hard: int, n
 
 
 # --------------------------------------------------------------------------------------- features
+#: The settings features depend on (thresholds and scoring values do not change a track's features, so a
+#: recalibration reuses the cached features and only rescores the pairs).
+FEATURE_SETTINGS = ("onset_tolerance_s", "chord_min_fit", "chord_bass_weight", "melody_candidates",
+                    "melody_partial_intervals", "melody_continuity_weight")
+
+
 def _settings_key(settings: SimilaritySettings) -> str:
-    """Settings and engine code: a cached feature is reused only by the same engine."""
-    h = hashlib.sha1(repr(dataclasses.asdict(settings)).encode())
+    """Feature settings and feature code: a cached feature is reused only by the same extraction."""
+    h = hashlib.sha1(repr([(k, getattr(settings, k)) for k in FEATURE_SETTINGS]).encode())
     pkg = Path(sys.modules["musim_spark"].__file__).parent
-    for f in sorted([*(pkg / "similarity").glob("*.py"), pkg / "model.py", pkg / "midi.py",
-                     *(pkg / "resources").glob("*.npz")]):
+    for f in sorted([pkg / "similarity" / "features.py", pkg / "similarity" / "melody_line.py", pkg / "model.py",
+                     pkg / "midi.py"]):
         h.update(f.name.encode())
         h.update(f.read_bytes())
     return h.hexdigest()[:12]

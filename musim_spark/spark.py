@@ -11,9 +11,11 @@ not wanted. It is listed as a Spark module in ``tests/test_purity.py``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import sys
+import time
 from typing import TYPE_CHECKING
 
 from .config import SparkSettings
@@ -21,7 +23,8 @@ from .config import SparkSettings
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import SparkSession
 
-__all__ = ["build_spark_session", "spark_conf_pairs", "delta_jars_available", "StageSummary", "LazySession"]
+__all__ = ["build_spark_session", "spark_conf_pairs", "delta_jars_available", "StageSummary", "LazySession",
+           "progress_lines", "report_progress"]
 
 _DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
 _DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
@@ -147,6 +150,68 @@ class LazySession:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def progress_lines(name: str, done: int, total: int, elapsed_s: float, *, units: str = "tasks") -> str:
+    """One progress line: what, how far, how fast, how long still.
+
+    Examples
+    --------
+    >>> progress_lines("similarity: exact scoring", 30, 120, 60.0)
+    'similarity: exact scoring: 30/120 tasks (25 %), 0.5 tasks/s, about 3 min left'
+    >>> progress_lines("similarity: features", 0, 8, 2.0)
+    'similarity: features: 0/8 tasks (0 %), starting'
+    """
+    share = 100.0 * done / total if total else 100.0
+    head = f"{name}: {done}/{total} {units} ({share:.0f} %)"
+    if done <= 0 or elapsed_s <= 0:
+        return f"{head}, starting"
+    rate = done / elapsed_s
+    left = (total - done) / rate
+    eta = f"{left / 60:.0f} min" if left >= 90 else f"{left:.0f} s"
+    return f"{head}, {rate:.2g} {units}/s, about {eta} left"
+
+
+@contextlib.contextmanager
+def report_progress(spark: "SparkSession", name: str, say, *, every_s: float = 30.0):
+    """While the block runs, call ``say(line)`` every ``every_s`` seconds with the progress of the
+    Spark jobs it starts (a job group: tasks done of all their stages' tasks so far, rate, time
+    left), since Spark's console bar alone does not say which of our phases is running, nor how
+    long it will take. The total grows as later stages of the phase are planned.
+
+    ``say`` None: does nothing. The poller is a daemon thread reading ``statusTracker()``; it
+    never touches the job.
+    """
+    if say is None:
+        yield
+        return
+    import threading
+
+    sc = spark.sparkContext
+    tracker = sc.statusTracker()
+    group = f"musim-{name}-{time.time_ns()}"
+    sc.setJobGroup(group, name)  # the jobs this block starts (this thread's) carry the group
+    stop = threading.Event()
+    started = time.monotonic()
+
+    def poll():
+        while not stop.wait(every_s):
+            stages = set()
+            for job in tracker.getJobIdsForGroup(group):
+                info = tracker.getJobInfo(job)
+                stages.update(info.stageIds if info is not None else ())
+            infos = [i for i in (tracker.getStageInfo(s) for s in stages) if i is not None]
+            if infos:
+                say(progress_lines(name, sum(i.numCompletedTasks for i in infos), sum(i.numTasks for i in infos),
+                                   time.monotonic() - started))
+
+    thread = threading.Thread(target=poll, name=f"progress:{name}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        sc.setLocalProperty("spark.jobGroup.id", None)
 
 
 def delta_jars_available(spark: "SparkSession") -> bool:

@@ -111,7 +111,7 @@ def run_pipeline(config, *, root: str | os.PathLike, warehouse: str | os.PathLik
         if source == "audio":
             skipped.append(("transcribe", "not built yet (issue 12): --source audio needs musim transcribe"))
         stage("similarity", lambda: run_similarity_lazily(config, warehouse=warehouse, run_id=run_id, source=source,
-                                                          top_k=top_k, session=session))
+                                                          top_k=top_k, session=session, progress=progress))
         sweep = done[-1][1]
         if out is None:
             skipped.append(("export", "no --out given"))

@@ -44,7 +44,7 @@ def run(args: argparse.Namespace, config) -> int:
                       stale_after_s=DeltaSettings.from_config(config).lock_stale_after_s,
                       warn=lambda line: print(f"musim similarity: warning: {line}", file=sys.stderr)):
         summary = run_similarity_lazily(config, warehouse=args.warehouse, run_id=run_id, source=args.source,
-                                        top_k=args.top_k, full=args.full)
+                                        top_k=args.top_k, full=args.full, progress=lambda line: print(line, flush=True))
     summary.print()
     print(summary.details())
     committed = ", ".join(summary.commits) if summary.commits else "nothing (no changes)"

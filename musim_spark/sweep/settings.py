@@ -29,12 +29,15 @@ class SweepSettings:
     originals_match_originals : bool
         Score originals against the other originals too (catalog-internal plagiarism); covers are
         never candidates, so covers of one original do not match each other.
+    progress_every_s : float
+        Seconds between progress lines of a long phase (tasks done of total, rate, time left).
     """
 
     top_k: int = 10
     tracks_per_task: int = 200
     queries_per_task: int = 100
     originals_match_originals: bool = True
+    progress_every_s: float = 30.0
 
     def __post_init__(self):
         for name in ("top_k", "tracks_per_task", "queries_per_task"):

@@ -45,7 +45,7 @@ from ..io.settings import DeltaSettings
 from ..io.spark_io import read_dataframe, spark_schema, write_dataframe
 from ..io.tables import TABLES, table_uri
 from ..io.write import write_arrow
-from ..spark import LazySession, StageSummary
+from ..spark import LazySession, StageSummary, report_progress
 from .features import feature_digest
 from .plan import SweepPlan, plan_sweep
 from .settings import SweepSettings
@@ -97,7 +97,8 @@ def settings_fingerprint(similarity_settings, retrieval_settings) -> str:
 
 
 def run_similarity(spark: SparkSession, config, *, warehouse: str | os.PathLike, run_id: str, source: str = "midi",
-                   top_k: int | None = None, full: bool = False) -> SimilaritySummary:
+                   top_k: int | None = None, full: bool = False,
+                   progress: Callable[[str], None] | None = None) -> SimilaritySummary:
     """Sweep every track against all originals and write ``features`` and ``matches``.
 
     Parameters
@@ -113,6 +114,9 @@ def run_similarity(spark: SparkSession, config, *, warehouse: str | os.PathLike,
         Overrides ``sweep.top_k``.
     full : bool
         Recompute every feature and rescore every query.
+    progress : callable, optional
+        Called with one line per phase and, during long phases, every ``sweep.progress_every_s``
+        seconds with tasks done of total, rate and time left (:func:`musim_spark.spark.report_progress`).
 
     Returns
     -------
@@ -123,17 +127,20 @@ def run_similarity(spark: SparkSession, config, *, warehouse: str | os.PathLike,
     ParameterError
         Unknown ``source``; no ``tracks`` table (run ``musim ingest`` first).
     """
-    return _run(lambda: spark, config, warehouse=warehouse, run_id=run_id, source=source, top_k=top_k, full=full)
+    return _run(lambda: spark, config, warehouse=warehouse, run_id=run_id, source=source, top_k=top_k, full=full,
+                progress=progress)
 
 
 def run_similarity_lazily(config, *, warehouse, run_id: str, source: str = "midi", top_k: int | None = None,
-                          full: bool = False, session: LazySession | None = None) -> SimilaritySummary:
+                          full: bool = False, session: LazySession | None = None,
+                          progress: Callable[[str], None] | None = None) -> SimilaritySummary:
     """:func:`run_similarity` with a session started only when there is work (a given ``session``,
     ``musim run``'s, is shared and left running; an own one is stopped before this returns)."""
     own = session is None
     session = session or LazySession(config.spark, app_suffix=":similarity")
     try:
-        return _run(session, config, warehouse=warehouse, run_id=run_id, source=source, top_k=top_k, full=full)
+        return _run(session, config, warehouse=warehouse, run_id=run_id, source=source, top_k=top_k, full=full,
+                    progress=progress)
     finally:
         if own:
             session.stop()
@@ -144,7 +151,7 @@ def _now_us() -> int:
 
 
 def _run(get_spark: Callable, config, *, warehouse, run_id: str, source: str, top_k: int | None,
-         full: bool) -> SimilaritySummary:
+         full: bool, progress: Callable[[str], None] | None = None) -> SimilaritySummary:
     from ..retrieval import RetrievalSettings
     from ..similarity.settings import SimilaritySettings
 
@@ -164,7 +171,7 @@ def _run(get_spark: Callable, config, *, warehouse, run_id: str, source: str, to
         raise ParameterError(f"{tracks_uri}: no tracks table; run 'musim ingest --root DATA' first")
     try:
         summary = _execute(get_spark, config, warehouse=warehouse, run_id=run_id, source=source, sim=sim, ret=ret,
-                           sweep=sweep, full=full, meta=meta, started=started, now_us=started_us)
+                           sweep=sweep, full=full, meta=meta, started=started, now_us=started_us, progress=progress)
     except Exception:
         _record(warehouse, run_id, started_us, None, status="failed", meta=meta, config=config)
         raise
@@ -204,8 +211,8 @@ def _driver_state(warehouse: str, source: str, fingerprint: str, sweep: SweepSet
     return tracks, stored, matched
 
 
-def _execute(get_spark, config, *, warehouse, run_id, source, sim, ret, sweep, full, meta, started, now_us
-             ) -> SimilaritySummary:
+def _execute(get_spark, config, *, warehouse, run_id, source, sim, ret, sweep, full, meta, started, now_us,
+             progress=None) -> SimilaritySummary:
     fingerprint = settings_fingerprint(sim, ret)
     tracks, stored, matched = _driver_state(warehouse, source, fingerprint, sweep)
     plan = plan_sweep(tracks, stored=stored, matched=matched, full=full)
@@ -221,8 +228,14 @@ def _execute(get_spark, config, *, warehouse, run_id, source, sim, ret, sweep, f
         return SimilaritySummary(stage=STAGE, rows_in=len(tracks), rows_out=0, quarantined=0,
                                  seconds=time.monotonic() - started, plan=plan.describe() + " (nothing new)",
                                  phase_seconds=tuple(phases))
+    say = progress or (lambda line: None)
+    say(f"{STAGE}: {plan.describe()}")
     spark = get_spark()
     from pyspark import StorageLevel
+
+    def phase(name: str):
+        say(f"{STAGE}: {name} ...")
+        return report_progress(spark, f"{STAGE}: {name}", progress, every_s=sweep.progress_every_s)
 
     def write(name: str, df, *, mode="replace", delete_keys=None, arrow=None) -> None:
         spec = TABLES[name]
@@ -247,7 +260,8 @@ def _execute(get_spark, config, *, warehouse, run_id, source, sim, ret, sweep, f
         mark = time.monotonic()
         feats = _compute_features(spark, warehouse, plan, tracks, source=source, sim=sim, ret=ret, sweep=sweep,
                                   run_id=run_id).persist(StorageLevel.MEMORY_AND_DISK)
-        n_failed = feats.where("error IS NOT NULL").count()
+        with phase(f"features of {len(plan.compute)} tracks"):
+            n_failed = feats.where("error IS NOT NULL").count()
         phases.append((f"features of {len(plan.compute)} tracks", time.monotonic() - mark))
     # --- 3-4. retrieval and exact scoring ------------------------------------------------------
     n_pairs = 0
@@ -260,7 +274,8 @@ def _execute(get_spark, config, *, warehouse, run_id, source, sim, ret, sweep, f
         mark = time.monotonic()
         all_feats = _current_features(spark, warehouse, feats, plan, source=source)
         cands = _retrieve(spark, all_feats, plan, ret=ret).persist(StorageLevel.MEMORY_AND_DISK)
-        n_pairs = cands.count()
+        with phase(f"retrieval for {len(queries)} queries"):
+            n_pairs = cands.count()
         phases.append((f"retrieval for {len(queries)} queries", time.monotonic() - mark))
         mark = time.monotonic()
         scored = _score(spark, all_feats, cands, plan, warehouse=warehouse, source=source, sim=sim, sweep=sweep,
@@ -269,7 +284,8 @@ def _execute(get_spark, config, *, warehouse, run_id, source, sim, ret, sweep, f
         no_rows = pa.table({"query_track_id": pa.array(queries, pa.string()),
                             "source": pa.array([source] * len(queries), pa.string())})
         keys = no_rows if match_delete is None else pa.concat_tables([no_rows, match_delete])
-        write("matches", scored, delete_keys=keys)
+        with phase(f"exact scoring of {n_pairs} pairs"):
+            write("matches", scored, delete_keys=keys)
         phases.append((f"exact scoring of {n_pairs} pairs", time.monotonic() - mark))
         cands.unpersist()
     elif match_delete is not None:
