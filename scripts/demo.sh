@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up (scripts/setup.sh), generate a small sample data set and run the pipeline end to end on
-# local Spark: sample-data -> ingest -> compare (+ HTML pair reports: a tempo cover, a plagiarism-like case,
-# an unrelated pair, and one query against many) -> status.
+# local Spark: sample-data -> ingest -> similarity (the catalog sweep) -> evaluate -> export -> run (the
+# nightly job, with nothing new) -> compare (+ HTML pair reports: a tempo cover, a plagiarism-like case, an
+# unrelated pair, and one query against many) -> status.
 # Usage: scripts/demo.sh [OUT_DIR]   (default ./demo; the data set is OUT_DIR/sample, tables OUT_DIR/warehouse)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -34,6 +35,14 @@ musim similarity --top-k 3
 step "musim similarity again: nothing new, so no Spark work"
 musim similarity --top-k 3
 
+step "musim evaluate: the sweep's matches against the generated truth"
+musim evaluate --truth "$SAMPLE/_truth"
+step "musim export: label JSON per track, matches.csv, sweep.html with the top pairs' reports"
+musim export --out "$OUT/export" --reports 10
+
+step "musim run: the nightly job (ingest, similarity, export); nothing is new, so Spark is not started"
+musim run --root "$SAMPLE" --out "$OUT/export"
+
 ORG=$(ls "$SAMPLE"/Similar/*/*/Org/*.mid | head -1)
 SONG_DIR=$(dirname "$(dirname "$ORG")")
 COVER=$(ls "$SONG_DIR"/Cover_Tempo_*/*.mid | head -1)
@@ -58,3 +67,4 @@ printf '   data set:      %s (truth in %s/_truth)\n' "$SAMPLE" "$SAMPLE"
 printf '   Delta tables:  %s\n' "$MUSIM_WAREHOUSE"
 printf '   pair reports:  %s/compare_cover.html, compare_plagiarism.html, compare_other.html (open offline)\n' "$OUT"
 printf '   one vs many:   %s/compare_query/index.html\n' "$OUT"
+printf '   sweep:         %s/export/sweep.html (labels in %s/export, matches.csv beside them)\n' "$OUT" "$OUT"
