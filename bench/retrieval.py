@@ -467,8 +467,10 @@ ABLATIONS = {
     "no local window (whole track)": dict(local_window_s=0.0),
     "pitch 4-grams": dict(pitch_gram_notes=4),
     "kind weights 1, 1, 0.5": dict(kind_weights=(1.0, 1.0, 0.5)),
+    "kind weights 1, 1, 0 (no chord shingles)": dict(kind_weights=(1.0, 1.0, 0.0)),
     "length norm 0 (raw sum)": dict(length_norm_power=0.0),
     "IOI step 0.5 oct": dict(ioi_ratio_step_oct=0.5),
+    "df cut 5 %": dict(max_df_share=0.05),
 }
 
 

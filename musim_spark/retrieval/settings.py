@@ -43,8 +43,9 @@ class RetrievalSettings:
         Weight of each shingle kind (pitch, joint, chord), multiplying its inverse document
         frequency.
     max_df_share : float
-        Shingles found in more than this share of the originals are dropped from the index (they
-        carry almost no evidence and make the longest posting lists).
+        Shingles found in more than this share of the originals (and in more than 10) are dropped
+        from the index: they carry little evidence and make the longest posting lists, i.e. most of
+        the rows of the Spark join.
     local_window_s : float
         A track's score against an original is the largest sum of shared shingle weights whose
         times (in the track) lie within this many seconds: a copied 4-16 bar phrase inside an
@@ -68,7 +69,7 @@ class RetrievalSettings:
     chord_gram_events: int = 5
     max_lines: int = 3
     kind_weights: tuple = (0.5, 1.0, 0.25)
-    max_df_share: float = 0.05
+    max_df_share: float = 0.01
     local_window_s: float = 30.0
     length_norm_power: float = 0.5
     candidate_share: float = 0.01
