@@ -165,6 +165,7 @@ class Song:
     ch_start: np.ndarray
     beat: float
     bars: int = 0           # phrase queries: bars of the copied phrase
+    origin: frozenset = frozenset()  # (POP909 song, geometric form) of its chunks (shared-material checks)
 
 
 class Maker:
@@ -222,9 +223,8 @@ class Maker:
         root = (r.tonic + _MAJOR[d2 % 7] + chrom) % 12
         qual = np.where(chrom == 0, _MAJOR_TRIADS[d2 % 7], np.tile(r.ch_qual, reps)[sel])
         key = int(rng.integers(-5, 7))
-        song = Song(pitch + key, onset, offset, (root + key) % 12, qual, (cs_t[sel] - t0) / tempo, r.beat / tempo)
-        song.origin = {(a, b) for a, b, _ in self.used}
-        return song
+        return Song(pitch + key, onset, offset, (root + key) % 12, qual, (cs_t[sel] - t0) / tempo, r.beat / tempo,
+                    origin=frozenset((a, b) for a, b, _ in self.used))
 
 
 def transform(song: Song, rng, *, shift: int, tempo: float, warps: int = 0, crop=None, syncopate=False) -> Song:
@@ -334,8 +334,6 @@ def build_catalog(n_tracks: int, srcs, seed: int, noise: float):
     kinds = np.array(["cover"] * int(round(0.55 * n_q)) + ["phrase"] * int(round(0.30 * n_q)))
     kinds = np.concatenate([kinds, np.array(["unrelated"] * (n_q - kinds.shape[0]))])
     originals = [maker.song() for _ in range(n_orig)]
-    global ORIGINS
-    ORIGINS = [o.origin for o in originals]
     o_feat = [observe(s, rng, noise) for s in originals]
     q_feat, q_truth, q_kind, q_bars = [], [], [], []
     for kind in kinds:
