@@ -459,15 +459,13 @@ def cost_table(results):
 
 ABLATIONS = {
     "default": {},
+    "1 deletion (skip-grams of one note)": dict(max_deletions=1),
+    "no skip-grams": dict(max_deletions=0),
     "pitch 5-grams only, no skip-grams, whole track": dict(joint_gram_notes=0, chord_gram_events=0,
-                                                           deletion_variants=False, local_window_s=0.0),
-    "no skip-grams": dict(deletion_variants=False),
+                                                           max_deletions=0, local_window_s=0.0),
     "no local window (whole track)": dict(local_window_s=0.0),
-    "pitch 4-grams": dict(pitch_gram_notes=4),
-    "kind weights 1, 1, 0.5": dict(kind_weights=(1.0, 1.0, 0.5)),
     "kind weights 1, 1, 0 (no chord shingles)": dict(kind_weights=(1.0, 1.0, 0.0)),
     "length norm 0 (raw sum)": dict(length_norm_power=0.0),
-    "IOI step 0.5 oct": dict(ioi_ratio_step_oct=0.5),
     "df cut 5 %": dict(max_df_share=0.05),
 }
 

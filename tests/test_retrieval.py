@@ -25,7 +25,7 @@ POP909 = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "pop90
 needs_pop909 = pytest.mark.skipif(not (POP909 / "001" / "001.mid").is_file(), reason="POP909 not present")
 S = RetrievalSettings()
 #: The catalog of the POP909 tests: the originals, and the songs the phrase is put into (not indexed).
-ORIGINALS = [f"{i:03d}" for i in range(1, 25)]
+ORIGINALS = [f"{i:03d}" for i in range(1, 21)]
 HOSTS = ["030", "031"]
 
 
@@ -76,7 +76,7 @@ def songs():
 
 @pytest.fixture(scope="module")
 def catalog(songs):
-    """Index over the originals (POP909 songs 001-024: melody, bridge, piano)."""
+    """Index over the originals (POP909 songs 001-020: melody, bridge, piano)."""
     _, pieces = songs
     feats = [_features(pieces[no]) for no in ORIGINALS]
     return build_index([track_shingles(f, S) for f in feats], S), feats
@@ -92,13 +92,16 @@ def _rank(index, piece_or_features, settings=S):
 def test_line_shingles_kinds_and_counts():
     p = np.array([60, 62, 64, 65, 67, 69, 71, 72])
     on = 0.5 * np.arange(8)
-    s = RetrievalSettings(pitch_gram_notes=5, joint_gram_notes=4, deletion_variants=False)
+    s = RetrievalSettings(pitch_gram_notes=5, joint_gram_notes=4, max_deletions=0)
     h = line_shingles(p, on, s)
     kinds = shingle_kind(h)
     assert (kinds == KIND_PITCH).sum() == 4 and (kinds == KIND_JOINT).sum() == 5
-    # skip-grams: each 6-note window adds 4 (inner note left out) -> 4 + 3 x 4
-    h2 = line_shingles(p, on, dataclasses.replace(s, joint_gram_notes=0, deletion_variants=True))
-    assert h2.shape[0] == 4 + 3 * 4
+    # skip-grams: each 6-note window adds 4 (one inner note left out) -> 4 + 3 x 4; each 7-note
+    # window 10 more (two of its 5 inner notes left out)
+    h1 = line_shingles(p, on, dataclasses.replace(s, joint_gram_notes=0, max_deletions=1))
+    assert h1.shape[0] == 4 + 3 * 4
+    h2 = line_shingles(p, on, dataclasses.replace(s, joint_gram_notes=0, max_deletions=2))
+    assert h2.shape[0] == 4 + 3 * 4 + 2 * 10
     # too short for a shingle: nothing, no error
     assert line_shingles(p[:3], on[:3], s).shape == (0,)
 
@@ -106,7 +109,7 @@ def test_line_shingles_kinds_and_counts():
 def test_octave_slip_keeps_pitch_shingles_and_wrong_interval_does_not():
     p = np.array([60, 62, 64, 65, 67, 65, 64, 62, 60, 59, 60])
     on = 0.5 * np.arange(p.shape[0])
-    s = RetrievalSettings(joint_gram_notes=0, chord_gram_events=0, deletion_variants=False)
+    s = RetrievalSettings(joint_gram_notes=0, chord_gram_events=0, max_deletions=0)
     base = set(line_shingles(p, on, s).tolist())
     slipped = p.copy()
     slipped[5] += 12
@@ -116,7 +119,7 @@ def test_octave_slip_keeps_pitch_shingles_and_wrong_interval_does_not():
     assert len(base & set(line_shingles(wrong, on, s).tolist())) == 2  # only the windows not touching note 5
 
 
-def test_skip_grams_survive_a_dropped_and_an_extra_note():
+def test_skip_grams_survive_dropped_and_extra_notes():
     rng = np.random.default_rng(3)
     p = 60 + np.cumsum(rng.integers(-4, 5, 40))
     on = np.cumsum(rng.choice([0.25, 0.5, 0.75], 40))
@@ -125,16 +128,27 @@ def test_skip_grams_survive_a_dropped_and_an_extra_note():
 
     def coverage(x_p, x_on, y_p, y_on, deletions):
         """Share of x's plain 5-note windows found among y's shingles (which then include skip-grams)."""
-        s = RetrievalSettings(deletion_variants=deletions, chord_gram_events=0)
-        x = set(line_shingles(x_p, x_on, dataclasses.replace(s, deletion_variants=False)).tolist())
+        s = RetrievalSettings(max_deletions=deletions, chord_gram_events=0)
+        x = set(line_shingles(x_p, x_on, dataclasses.replace(s, max_deletions=0)).tolist())
         return len(x & set(line_shingles(y_p, y_on, s).tolist())) / len(x)
 
     # a dropped note: the noisy line's windows over the gap are skip-grams of the clean line
-    assert coverage(p[dropped], on[dropped], p, on, False) < 0.8
-    assert coverage(p[dropped], on[dropped], p, on, True) == 1.0
+    assert coverage(p[dropped], on[dropped], p, on, 0) < 0.8
+    assert coverage(p[dropped], on[dropped], p, on, 1) == 1.0
     # an extra note: the clean line's windows are skip-grams of the noisy line
-    assert coverage(p, on, extra_p, extra_on, False) < 0.9
-    assert coverage(p, on, extra_p, extra_on, True) == 1.0
+    assert coverage(p, on, extra_p, extra_on, 0) < 0.9
+    assert coverage(p, on, extra_p, extra_on, 1) == 1.0
+    # two notes dropped close together (both sides are transcribed: errors pile up): every start
+    # position of the clean line keeps some shingle in common with the noisy line only with 2
+    two = np.delete(np.arange(40), [20, 22])
+
+    def positions(deletions):
+        s = RetrievalSettings(max_deletions=deletions, chord_gram_events=0)
+        h, t = line_shingles(p, on, s, with_times=True)
+        hit = np.isin(h, line_shingles(p[two], on[two], s))
+        return np.unique(t[hit]).shape[0] / np.unique(t).shape[0]
+
+    assert positions(0) < positions(1) < positions(2) == 1.0
 
 
 def test_chord_shingles_key_invariant_and_quality_sensitive():
@@ -148,7 +162,7 @@ def test_chord_shingles_key_invariant_and_quality_sensitive():
     assert not set(a.tolist()) <= set(chord_shingles(root, other, S).tolist())
     # no-chord events are left out, times come along when asked
     h, t = chord_shingles(np.array([-1, 0, 7, 9, 5, 0]), np.array([0, 0, 0, 1, 0, 0]),
-                          dataclasses.replace(S, deletion_variants=False), start=np.arange(6.0))
+                          dataclasses.replace(S, max_deletions=0), start=np.arange(6.0))
     assert h.shape == (1,) and t.tolist() == [1.0]
 
 
@@ -160,11 +174,11 @@ def test_transposed_and_retimed_copy_gives_the_same_shingles(songs):
     fb = _features(_transpose_retime(melody, 5, 1.3))
     s = dataclasses.replace(S, chord_gram_events=0)  # chords are estimated on the tracked beats
     a, b = track_shingles(fa, s), track_shingles(fb, s)
-    assert a.shape[0] > 400
+    assert a.shape[0] > 1200
     assert np.array_equal(a, b)
     # a different song shares some (scale runs, repeated notes: the index weighs them down), not many
     other = track_shingles(_features(Piece((pieces["002"].tracks[0],), tempo_bpm=120.0)), s)
-    assert np.intersect1d(a, other).shape[0] < 0.15 * a.shape[0]  # measured 60 of 590
+    assert np.intersect1d(a, other).shape[0] < 0.18 * a.shape[0]  # measured 224 of 1622
 
 
 # ------------------------------------------------------------------------------------ index
@@ -223,7 +237,7 @@ def test_noisy_transposed_copy_ranks_its_original_first(songs, catalog):
     true = ORIGINALS.index("007")
     others = np.delete(sc, true)
     assert int(np.argmax(sc)) == true
-    assert sc[true] > 5 * others.max(), (sc[true], others.max())  # measured 8.7 times
+    assert sc[true] > 7 * others.max(), (sc[true], others.max())  # measured 10.1 times
 
 
 @needs_pop909
@@ -239,8 +253,8 @@ def test_eight_bar_phrase_inside_another_song_finds_its_original(songs, catalog)
         true = ORIGINALS.index(source)
         rank = 1 + int(np.count_nonzero(sc > sc[true]))
         found.append((rank, sc[true] / np.delete(sc, true).max()))
-    # measured: rank 1 each, 6.3 / 8.2 / 9.1 times the best other original
-    assert all(r == 1 and margin > 4 for r, margin in found), found
+    # measured: rank 1 each, 6.1 / 8.1 / 9.6 times the best other original
+    assert all(r == 1 and margin > 5 for r, margin in found), found
 
 
 @needs_pop909
@@ -250,10 +264,11 @@ def test_unrelated_songs_score_low(songs, catalog):
     self_score = _rank(index, feats[ORIGINALS.index("007")]).max()
     for no in HOSTS:  # not in the index
         sc = _rank(index, pieces[no])
-        assert sc.max() < 0.12 * self_score, (no, sc.max(), self_score)  # measured 0.089, 0.060
+        assert sc.max() < 0.09 * self_score, (no, sc.max(), self_score)  # measured 0.066, 0.056
     # nor is any of them close to a transposed, re-timed copy's score (a few per cent of it)
     copy = _rank(index, _transpose_retime(pieces["007"], 4, 1.2))
-    assert copy.max() == copy[ORIGINALS.index("007")] > 10 * max(_rank(index, pieces[no]).max() for no in HOSTS)
+    unrelated = max(_rank(index, pieces[no]).max() for no in HOSTS)
+    assert copy.max() == copy[ORIGINALS.index("007")] > 14 * unrelated  # measured 17.4 times
 
 
 # ------------------------------------------------------------------------------------ settings

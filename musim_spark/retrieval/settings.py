@@ -26,9 +26,11 @@ class RetrievalSettings:
     joint_gram_notes : int
         Notes per melodic-rhythmic shingle (octave-folded intervals and quantised inter-onset
         ratios); 0 = none.
-    deletion_variants : bool
-        Also shingle every window of one more note with one inner note left out (skip-grams), on
-        both sides: a dropped, an extra or a wrong note then leaves most shingles around it intact.
+    max_deletions : int
+        Skip-grams: also shingle every window of ``d`` more notes (events) with ``d`` inner ones
+        left out, for ``d = 1 .. max_deletions``, on both sides: a dropped, an extra or a wrong
+        note (up to this many in a window, the two sides together) then leaves the shingles
+        around it intact. 0 = plain n-grams; 2 quadruples the shingles of 1.
     ioi_ratio_step_oct : float
         Width (octaves of ratio, log2) of one inter-onset-ratio class: 1.0 = a class per
         doubling, centred on equal IOIs.
@@ -63,7 +65,7 @@ class RetrievalSettings:
 
     pitch_gram_notes: int = 5
     joint_gram_notes: int = 5
-    deletion_variants: bool = True
+    max_deletions: int = 2
     ioi_ratio_step_oct: float = 1.0
     ioi_ratio_clip: int = 2
     chord_gram_events: int = 5
@@ -85,6 +87,8 @@ class RetrievalSettings:
                 raise ParameterError(f"retrieval.{name} must be 0 or 3-9, got {v}")
         if self.chord_gram_events != 0 and not 2 <= self.chord_gram_events <= 8:
             raise ParameterError(f"retrieval.chord_gram_events must be 0 or 2-8, got {self.chord_gram_events}")
+        if not 0 <= int(self.max_deletions) <= 2:
+            raise ParameterError(f"retrieval.max_deletions must be 0, 1 or 2, got {self.max_deletions}")
         if not 0.0 < self.max_df_share <= 1.0:
             raise ParameterError(f"retrieval.max_df_share must be in (0, 1], got {self.max_df_share}")
         if self.local_window_s < 0:

@@ -16,11 +16,13 @@ text detection and symbolic music retrieval [1]_ [2]_), each a 64-bit hash of a 
   key-invariant; lets an arrangement cover whose melody line came out noisy still meet its
   original through the progression.
 
-With ``deletion_variants`` every window of one note (event) more is also shingled with each inner
-note left out (skip-grams, on both sides): a dropped note on one side, an extra note on the other,
-or a wrong note on either (left out on both) then keeps shingles that span it; plain n-grams lose
-every n-gram touching the error. Every candidate melody line of the track is shingled
-(``max_lines``): the primary line and the alternatives (another track, another voice).
+With ``max_deletions`` = d every window of up to d notes (events) more is also shingled with that
+many inner notes left out (skip-grams, on both sides): a dropped note on one side, an extra note on
+the other, or a wrong note on either (left out on both) then keeps shingles that span it; plain
+n-grams lose every n-gram touching the error. Both sides of a pair are transcribed, so errors
+come in pairs: 2 deletions find 4-16 bar phrases far better than 1 (bench/results/retrieval.md).
+Every candidate melody line of the track is shingled (``max_lines``): the primary line and the
+alternatives (another track, another voice).
 
 A hash keeps its kind in its top two bits (:func:`shingle_kind`): the index weighs kinds apart.
 Packing the symbols is exact (no collisions within a kind); the final mix (splitmix64, a
@@ -38,7 +40,7 @@ Examples
 >>> import numpy as np
 >>> p = np.array([60, 62, 64, 65, 67, 65, 64, 62, 60])
 >>> on = 0.5 * np.arange(9)
->>> s = RetrievalSettings(deletion_variants=False, joint_gram_notes=0, chord_gram_events=0)
+>>> s = RetrievalSettings(max_deletions=0, joint_gram_notes=0, chord_gram_events=0)
 >>> a = line_shingles(p, on, s)
 >>> a.shape                                   # 9 notes -> 5 windows of 5 notes
 (5,)
@@ -49,6 +51,8 @@ True
 """
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 
@@ -93,16 +97,18 @@ def shingle_kind(hashes: np.ndarray) -> np.ndarray:
     return (np.asarray(hashes, dtype=np.uint64) >> _KIND_SHIFT).astype(np.int64)
 
 
-def _windows(n: int, k: int, deletions: bool) -> np.ndarray:
-    """Index rows (int64, shape (m, k)) of the k-item windows of n items, plus (``deletions``)
-    every (k + 1)-item window with one inner item left out. Leaving out an end item gives a plain
-    window, already there."""
+def _windows(n: int, k: int, max_deletions: int) -> np.ndarray:
+    """Index rows (int64, shape (m, k)) of the k-item windows of n items, plus every (k + d)-item
+    window with d inner items left out, d = 1 .. ``max_deletions``. Leaving out an end item gives
+    a window already there (or one of fewer deletions)."""
     rows = []
     if n >= k:
         rows.append(np.arange(n - k + 1)[:, None] + np.arange(k)[None, :])
-    if deletions and n >= k + 1:
-        full = np.arange(n - k)[:, None] + np.arange(k + 1)[None, :]
-        rows += [np.delete(full, j, axis=1) for j in range(1, k)]
+    for d in range(1, int(max_deletions) + 1):
+        if n < k + d:
+            break
+        full = np.arange(n - k - d + 1)[:, None] + np.arange(k + d)[None, :]
+        rows += [np.delete(full, list(out), axis=1) for out in itertools.combinations(range(1, k + d - 1), d)]
     return np.concatenate(rows) if rows else np.zeros((0, k), dtype=np.int64)
 
 
@@ -145,12 +151,12 @@ def line_shingles(pitch: np.ndarray, onset: np.ndarray, settings: RetrievalSetti
     onset = np.asarray(onset, dtype=np.float64)
     out, times = [], []
     if s.pitch_gram_notes:
-        w = _windows(pitch.shape[0], s.pitch_gram_notes, s.deletion_variants)
+        w = _windows(pitch.shape[0], s.pitch_gram_notes, s.max_deletions)
         if w.shape[0]:
             out.append(_tag(_pack(_folded_intervals(pitch[w]), 4), KIND_PITCH))
             times.append(onset[w[:, 0]])
     if s.joint_gram_notes:
-        w = _windows(pitch.shape[0], s.joint_gram_notes, s.deletion_variants)
+        w = _windows(pitch.shape[0], s.joint_gram_notes, s.max_deletions)
         if w.shape[0]:
             iv = _folded_intervals(pitch[w])
             ioi = np.maximum(np.diff(onset[w], axis=1), _MIN_IOI_S)
@@ -187,7 +193,7 @@ def chord_shingles(root: np.ndarray, quality: np.ndarray, settings: RetrievalSet
 
     Examples
     --------
-    >>> s = RetrievalSettings(chord_gram_events=4, deletion_variants=False)
+    >>> s = RetrievalSettings(chord_gram_events=4, max_deletions=0)
     >>> a = chord_shingles(np.array([0, 7, 9, 5, 0]), np.array([0, 0, 1, 0, 0]), s)
     >>> b = chord_shingles(np.array([2, 9, 11, 7, 2]), np.array([0, 0, 1, 0, 0]), s)  # up a tone
     >>> bool(np.array_equal(a, b)), a.shape
@@ -200,7 +206,7 @@ def chord_shingles(root: np.ndarray, quality: np.ndarray, settings: RetrievalSet
     keep = root >= 0
     root, quality = root[keep], quality[keep]
     t = np.asarray(start, dtype=np.float64)[keep] if start is not None else np.zeros(root.shape[0])
-    w = _windows(root.shape[0], k, s.deletion_variants) if k else np.zeros((0, 1), np.int64)
+    w = _windows(root.shape[0], k, s.max_deletions) if k else np.zeros((0, 1), np.int64)
     if not w.shape[0]:
         h = np.zeros(0, np.uint64)
         return (h, np.zeros(0)) if start is not None else h
