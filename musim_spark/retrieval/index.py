@@ -17,7 +17,7 @@ the weights of its indexed shingles), :math:`\bar L` its mean and :math:`\beta` 
 ``length_norm_power``. The idf is BM25's (Robertson & Zaragoza [1]_) with binary term
 frequency. The window is what finds a copied 4-16 bar phrase inside an otherwise different song:
 its shared shingles are dense in one stretch of the track, chance matches are spread over all of
-it (bench/results/retrieval.md: phrase recall 0.86 with a 30 s window, 0.83 without). The length
+it (bench/results/retrieval.md: phrase rank-1 0.84 with a 30 s window, 0.81 without). The length
 normalisation keeps long originals, which hold more shingles by chance, from being favoured.
 Shingles held by more than ``max_df_share`` of the originals are not indexed (stop words: a scale
 run, a repeated note, I-V-vi-IV); they carry almost no weight and make the longest posting lists.
@@ -42,7 +42,7 @@ functions for the per-row arithmetic so both give the same numbers:
 6. per ``track_id`` a window ordered by score, keep ``rank <= settings.budget(N)``.
 
 Step 4 makes the most rows: per track, the postings its shingles hit (bench/results/retrieval.md:
-3,900 at 500 originals, 9,400 at 2,500 with the 1 % df cut; 50,500 at 2,500 with a 5 % cut).
+11,400 at 500 originals, 26,800 at 2,500 with the 1 % df cut and two-note skip-grams).
 :func:`build_index` and :func:`query` do steps 2-6 in memory (tests, benchmarks, a single
 machine).
 
