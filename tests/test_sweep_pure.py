@@ -90,14 +90,14 @@ def test_features_from_notes_rows_equal_features_from_the_file_and_survive_stora
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         direct = piece_features(piece, settings=S)
-        f, keys = features_of_track(_notes_table(piece), settings=S)
+        f, keys, times = features_of_track(_notes_table(piece), settings=S)
     for k, v in direct.to_dict().items():
         np.testing.assert_array_equal(v, f.to_dict()[k], err_msg=k)
     back = decode_features(encode_features(f))
     for k, v in f.to_dict().items():
         np.testing.assert_array_equal(v, back.to_dict()[k], err_msg=k)
         assert v.dtype == back.to_dict()[k].dtype
-    assert keys.size == 0                                         # no retrieval settings, no keys
+    assert keys.size == 0 and times.size == 0                     # no retrieval settings, no keys
     with pytest.raises(ParameterError, match="stored features cannot be read"):
         decode_features(b"not an npz")
     with pytest.raises(ParameterError, match="no notes"):

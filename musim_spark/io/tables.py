@@ -235,7 +235,8 @@ _FEATURES = pa.schema(
         _f("is_original", pa.bool_(), False),  # an Org version: a candidate every track is compared with
         _f("digest", _STR, False),          # what the row was computed from (sweep.features.feature_digest)
         _f("features", pa.binary()),        # sweep.features.encode_features; null when they failed
-        _f("retrieval_keys", pa.list_(_I64)),  # retrieval shingle hashes (musim_spark.retrieval)
+        _f("retrieval_keys", pa.list_(_I64)),  # retrieval shingle hashes, every occurrence (musim_spark.retrieval)
+        _f("retrieval_times", pa.list_(_F64)),  # each occurrence's time in the track (s): the local window
         _f("melody_notes", _I32),
         _f("duration_s", _F64),
         _f("error", _STR),                  # why there are no features (also quarantined); null when fine

@@ -139,7 +139,10 @@ def features_of_track(notes: pa.Table, *, settings, retrieval_settings=None):
 
     Returns
     -------
-    (TrackFeatures, np.ndarray [dtype=int64])
+    (TrackFeatures, np.ndarray [dtype=int64], np.ndarray [dtype=float64])
+        The features, the retrieval shingles (every (hash, time) occurrence, hashes as int64 for
+        a Delta ``bigint`` column) and their times in s (:func:`musim_spark.retrieval.track_shingles`
+        with ``with_times``; an original's index entry is their distinct set).
 
     Raises
     ------
@@ -154,9 +157,10 @@ def features_of_track(notes: pa.Table, *, settings, retrieval_settings=None):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # an empty melody is recorded by the facets' reasons, not a warning per task
         f = piece_features(piece, settings=settings)
-    keys = np.zeros(0, np.int64)
+    keys, times = np.zeros(0, np.int64), np.zeros(0)
     if retrieval_settings is not None:
         from ..retrieval import track_shingles
 
-        keys = np.asarray(track_shingles(f, retrieval_settings), dtype=np.uint64).view(np.int64)
-    return f, keys
+        hashes, times = track_shingles(f, retrieval_settings, with_times=True)
+        keys = np.asarray(hashes, dtype=np.uint64).view(np.int64)
+    return f, keys, np.asarray(times, dtype=np.float64)

@@ -368,11 +368,11 @@ def _compute_features(spark, warehouse, plan: SweepPlan, tracks, *, source, sim,
         tid = str(pdf["track_id"].iloc[0])
         rows = pa.Table.from_pandas(pdf.dropna(subset=["pitch"]), preserve_index=False)
         out = {"track_id": tid, "source": source, "is_original": bool(is_orig[tid]), "digest": digests[tid],
-               "features": None, "retrieval_keys": None, "melody_notes": None, "duration_s": None, "error": None,
-               "run_id": run_id}
+               "features": None, "retrieval_keys": None, "retrieval_times": None, "melody_notes": None,
+               "duration_s": None, "error": None, "run_id": run_id}
         try:
-            f, keys = features_of_track(rows, settings=sim, retrieval_settings=ret)
-            out.update(features=encode_features(f), retrieval_keys=keys.tolist(),
+            f, keys, times = features_of_track(rows, settings=sim, retrieval_settings=ret)
+            out.update(features=encode_features(f), retrieval_keys=keys.tolist(), retrieval_times=times.tolist(),
                        melody_notes=int(f.melody_pitch.shape[0]), duration_s=float(f.duration[0]))
         except Exception as exc:  # noqa: BLE001 - one bad track is quarantined, the others go on
             out["error"] = f"{type(exc).__name__}: {exc}"
@@ -399,7 +399,7 @@ def _retrieve(spark, feats: DataFrame, plan: SweepPlan, *, ret) -> DataFrame:
     from pyspark.sql import functions as F
     from pyspark.sql.types import DoubleType
 
-    from ..retrieval import df_limit, doc_norms, shingle_weights
+    from ..retrieval import df_limit, doc_norms, local_score, shingle_weights
 
     originals = feats.where("is_original")
     n_orig = len(plan.originals)
@@ -423,8 +423,10 @@ def _retrieve(spark, feats: DataFrame, plan: SweepPlan, *, ret) -> DataFrame:
         if plan.queries_full else None
     part_q = spark.createDataFrame(pa.table({"query_track_id": pa.array(plan.queries_partial, pa.string())}).to_pandas()) \
         if plan.queries_partial else None
-    q_keys = feats.select(F.col("track_id").alias("query_track_id"),
-                          F.explode(F.array_distinct("retrieval_keys")).alias("h"))
+    # the query side keeps every occurrence with its time: the score is the best local window's
+    q_keys = (feats.select(F.col("track_id").alias("query_track_id"),
+                           F.explode(F.arrays_zip("retrieval_keys", "retrieval_times")).alias("z"))
+              .select("query_track_id", F.col("z.retrieval_keys").alias("h"), F.col("z.retrieval_times").alias("t")))
     parts = []
     if full_q is not None:
         parts.append(q_keys.join(F.broadcast(full_q), "query_track_id").join(post, "h"))
@@ -433,9 +435,23 @@ def _retrieve(spark, feats: DataFrame, plan: SweepPlan, *, ret) -> DataFrame:
         parts.append(q_keys.join(F.broadcast(part_q), "query_track_id")
                      .join(post.join(F.broadcast(new_o), "original_track_id"), "h"))
     pairs = parts[0] if len(parts) == 1 else parts[0].unionByName(parts[1])
-    scores = (pairs.where(F.col("query_track_id") != F.col("original_track_id"))
-              .groupBy("query_track_id", "original_track_id").agg(F.sum("w").alias("shared"))
-              .join(norms, "original_track_id")
+    window_s = float(ret.local_window_s)
+
+    @F.pandas_udf(DoubleType())
+    def best_window(ts, ws):  # retrieval.local_score per pair: the same numbers as the in-memory index
+        import pandas as pd
+
+        return pd.Series([local_score(np.asarray(t, np.float64), np.asarray(w, np.float64), window_s)
+                          for t, w in zip(ts, ws)], dtype="float64")
+
+    grouped = pairs.where(F.col("query_track_id") != F.col("original_track_id")).groupBy(
+        "query_track_id", "original_track_id")
+    if window_s <= 0:
+        grouped = grouped.agg(F.sum("w").alias("shared"))
+    else:
+        grouped = grouped.agg(F.collect_list("t").alias("ts"), F.collect_list("w").alias("ws")) \
+            .withColumn("shared", best_window("ts", "ws")).drop("ts", "ws")
+    scores = (grouped.join(norms, "original_track_id")
               .withColumn("retrieval_score", F.col("shared") * F.col("norm")))
     w = Window.partitionBy("query_track_id").orderBy(F.desc("retrieval_score"), F.asc("original_track_id"))
     return (scores.withColumn("r", F.row_number().over(w)).where(F.col("r") <= budget)
