@@ -235,22 +235,32 @@ def main() -> None:
         failed = failed or bool(bad)
 
     timed = pairs if not args.max_pairs else pairs[:: max(1, len(pairs) // args.max_pairs)][: args.max_pairs]
+    # unrelated: different source songs (what nearly every pair of a catalog sweep is); related:
+    # a song with itself or its copies (sections are traced)
+    song = [n.split("-")[0] for n, _ in tracks]
+    groups = {"all": list(range(len(timed))),
+              "unrelated": [k for k, (i, j) in enumerate(timed) if song[i] != song[j]],
+              "related": [k for k, (i, j) in enumerate(timed) if song[i] == song[j]]}
+    facet_keys = ("melody", "rhythm", "chord", "pair")
     for cold in (False, True):
-        tot = {e.name: {} for e in engines}
+        per = {e.name: {key: np.zeros(len(timed)) for key in facet_keys} for e in engines}
         for n, (i, j) in enumerate(timed):
             order = engines if n % 2 == 0 else engines[::-1]   # alternate who goes first
             for e in order:
                 for key, dt in time_engine(e, feats[e.name][i], feats[e.name][j], args.reps, cold).items():
-                    tot[e.name][key] = tot[e.name].get(key, 0.0) + dt
-        print(f"\n{'cold' if cold else 'warm'} track caches: CPU ms per pair (mean of {len(timed)} pairs, min of "
-              f"{args.reps} reps each)")
-        print(f"{'engine':<14}" + "".join(f"{k:>10}" for k in ("melody", "rhythm", "chord", "pair")))
-        for e in engines:
-            print(f"{e.name:<14}" + "".join(f"{1e3 * tot[e.name][k] / len(timed):>10.2f}"
-                                            for k in ("melody", "rhythm", "chord", "pair")))
-        if args.against:
-            print(f"{'speed-up':<14}" + "".join(f"{tot[args.against][k] / tot[new.name][k]:>9.2f}x"
-                                            for k in ("melody", "rhythm", "chord", "pair")))
+                    per[e.name][key][n] = dt
+        print(f"\n{'cold' if cold else 'warm'} track caches: CPU ms per pair (mean over pairs of the minimum of "
+              f"{args.reps} runs)")
+        print(f"{'pairs':<16}{'engine':<14}" + "".join(f"{k:>10}" for k in facet_keys))
+        for gname, idx in groups.items():
+            if not idx:
+                continue
+            for e in engines:
+                print(f"{gname + f' ({len(idx)})':<16}{e.name:<14}"
+                      + "".join(f"{1e3 * per[e.name][k][idx].mean():>10.2f}" for k in facet_keys))
+            if args.against:
+                print(f"{'':<16}{'speed-up':<14}" + "".join(
+                    f"{per[args.against][k][idx].sum() / per[new.name][k][idx].sum():>9.2f}x" for k in facet_keys))
     print(f"\nload average at end {os.getloadavg()[0]:.1f}; {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC")
     if failed:
         sys.exit("results differ")

@@ -195,8 +195,8 @@ class _Side:
     permutes the symbols, not the contexts), the chord-tone histogram and its 12 rotations."""
 
     def __init__(self, root, quality, start, end):
-        self.symbols = root.astype(np.int64) + 12 * quality.astype(np.int64)
-        self.ctx = sequence_contexts(self.symbols[None], N_CHORDS)
+        symbols = root.astype(np.int64) + 12 * quality.astype(np.int64)
+        self.ctx = sequence_contexts(symbols[None], N_CHORDS)
         self.joint = joint_contexts(self.ctx, [0])
         self.hist = chord_tone_histogram(root, quality, start, end)
         self.rolled = [np.roll(self.hist, t) for t in range(12)]
@@ -204,6 +204,20 @@ class _Side:
 
 def _side(f: TrackFeatures) -> _Side:
     return f.derived(("chord", "side"), lambda: _Side(f.chord_root, f.chord_quality, f.chord_start, f.chord_end))
+
+
+def _shifted_symbols() -> np.ndarray:
+    y = np.arange(N_CHORDS, dtype=np.int64)
+    out = np.stack([(y % 12 + t) % 12 + 12 * (y // 12) for t in range(12)])
+    out.setflags(write=False)
+    return out
+
+
+#: Row t: chord symbol y of b read t semitones up (b's symbols under a key shift).
+_SHIFTED = _shifted_symbols()
+#: The chord facet's one stream and its weight (:func:`.logodds.pair_logodds`).
+_STREAM = np.zeros(1, np.int64)
+_WEIGHT = np.ones(1)
 
 
 @functools.lru_cache(maxsize=8)
@@ -225,12 +239,9 @@ def _matrices(a: _Side, b: _Side, *, settings: SimilaritySettings, n_transpositi
     # transposition_candidates, b's rotations kept: the same np.dot of the same arrays
     corr = np.array([np.dot(a.hist, b.rolled[t]) for t in range(12)])
     shifts = np.argsort(-corr, kind="stable")[: max(1, min(k, 12))]
-    y = np.arange(N_CHORDS, dtype=np.int64)
-    weights = np.ones(1)
     for t in shifts:
-        perm = (y % 12 + int(t)) % 12 + 12 * (y // 12)       # b's chord y read t semitones up
-        factored, self_a, self_b = pair_logodds(a.ctx, a.joint, b.ctx, b.joint, [0], weights, chan, rho,
-                                                context_weight=s.chord_context_weight, perm_b=perm)
+        factored, self_a, self_b = pair_logodds(a.ctx, a.joint, b.ctx, b.joint, _STREAM, _WEIGHT, chan, rho,
+                                                context_weight=s.chord_context_weight, perm_b=_SHIFTED[t])
         self_score = min(self_score, self_a, self_b)
         mats.append((int(t), factored, {}))
     return mats, self_score

@@ -186,7 +186,8 @@ class TrackFeatures:
         transitions) is kept on the object instead of being recomputed for every pair. The store is
         not a field: ``to_dict``, equality, ``dataclasses.replace`` (a new object, an empty store)
         and pickling (:meth:`__getstate__`) ignore it. The fields' arrays must not be modified in
-        place once anything was derived from them.
+        place once anything was derived from them. Size: about 35 kB for a 4-minute POP909 song
+        (its fields: about 80 kB).
 
         Parameters
         ----------

@@ -34,6 +34,7 @@ References
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import numpy as np
 from numba import njit
@@ -182,7 +183,7 @@ class Contexts:
 
     Attributes
     ----------
-    codes : np.ndarray [shape=(G, n), int64]
+    codes : np.ndarray [shape=(G, n), int16 (int64 for over 180 symbols)]
         Each item's context, an index into that stream's ``prev``/``cur``.
     prev, cur : np.ndarray [shape=(G, U), int64]
         Per stream, its distinct contexts (``n_ctx[g]`` of the ``U`` columns used).
@@ -250,7 +251,12 @@ def sequence_contexts(x: np.ndarray, n_symbols: int) -> Contexts:
         raise ParameterError(f"sequence_contexts needs symbols of shape (G, n), got {x.shape}")
     if x.size and (x.min() < 0 or x.max() >= n_symbols):
         raise ParameterError(f"symbols outside [0, {n_symbols})")
-    return Contexts(*_contexts_kernel(x, int(n_symbols)))
+    codes, prev, cur, n_ctx, uni, big = _contexts_kernel(x, int(n_symbols))
+    # kept per track for a whole sweep task: the smallest types that hold them
+    used = max(int(n_ctx.max()) if n_ctx.size else 0, 1)
+    if n_symbols * (n_symbols + 1) < np.iinfo(np.int16).max:
+        codes = codes.astype(np.int16)
+    return Contexts(codes, prev[:, :used].copy(), cur[:, :used].copy(), n_ctx, uni, big)
 
 
 def joint_contexts(ctx: Contexts, groups) -> tuple[np.ndarray, np.ndarray]:
@@ -402,6 +408,13 @@ def _pair_combine(logs, off, groups, weights, combos_a, combos_b, codes_a, codes
     return table, out[0], out[1]
 
 
+@functools.lru_cache(maxsize=8)
+def _identity(V: int) -> np.ndarray:
+    out = np.arange(V, dtype=np.int64)
+    out.setflags(write=False)
+    return out
+
+
 def pair_logodds(ctx_a: Contexts, joint_a, ctx_b: Contexts, joint_b, groups, weights, channel: np.ndarray, rho: float,
                  *, context_weight: float, perm_b=None) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], float, float]:
     """:func:`context_probabilities` + :func:`logodds_tables` + the self-match scores of both
@@ -438,7 +451,7 @@ def pair_logodds(ctx_a: Contexts, joint_a, ctx_b: Contexts, joint_b, groups, wei
         raise ParameterError(f"context_weight must be >= 0, got {context_weight}")
     V = ctx_a.unigram.shape[1]
     groups = np.asarray(groups, dtype=np.int64)
-    perm_b = np.arange(V, dtype=np.int64) if perm_b is None else np.asarray(perm_b, dtype=np.int64)
+    perm_b = _identity(V) if perm_b is None else np.asarray(perm_b, dtype=np.int64)
     args, off = _pair_args(groups, ctx_a.prev, ctx_a.cur, ctx_a.n_ctx, ctx_a.unigram, ctx_a.bigram, ctx_b.prev,
                            ctx_b.cur, ctx_b.n_ctx, ctx_b.unigram, ctx_b.bigram, perm_b,
                            np.ascontiguousarray(channel, dtype=np.float64), float(rho), float(context_weight))

@@ -371,10 +371,10 @@ class _Side:
     of compared groups the joint contexts and the number of beats with onsets."""
 
     def __init__(self, patterns: np.ndarray):
-        self.symbols = pulse_symbols(patterns)
-        self.share = ((self.symbols > 0).mean(axis=1) if self.symbols.shape[1]
-                      else np.zeros(self.symbols.shape[0]))
-        self.ctx: Contexts = sequence_contexts(self.symbols, N_SYMBOLS)
+        symbols = pulse_symbols(patterns)
+        self.share = (symbols > 0).mean(axis=1) if symbols.shape[1] else np.zeros(symbols.shape[0])
+        self.ctx: Contexts = sequence_contexts(symbols, N_SYMBOLS)
+        self.symbols = symbols.astype(np.uint8)     # kept for a sweep task: 16 symbols fit a byte
         self._joint: dict = {}
         self._beats: dict = {}
 
