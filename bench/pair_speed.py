@@ -29,7 +29,8 @@ data already cached on the features (the sweep reuses decoded features across a 
 "cold" = the caches dropped before every pair (the first pair a track is in).
 
 Run: ``python bench/pair_speed.py --save /tmp/pair_ref.pkl`` once on the unchanged code, then
-``python bench/pair_speed.py --check /tmp/pair_ref.pkl --against engine``.
+``python bench/pair_speed.py --check /tmp/pair_ref.pkl --against 74cf9a7`` (74cf9a7: the engine before
+the issue-10 per-pair speed work). Results: bench/results/pair_speed.md.
 """
 
 from __future__ import annotations
@@ -261,7 +262,8 @@ def main() -> None:
             if args.against:
                 print(f"{'':<16}{'speed-up':<14}" + "".join(
                     f"{per[args.against][k][idx].sum() / per[new.name][k][idx].sum():>9.2f}x" for k in facet_keys))
-    print(f"\nload average at end {os.getloadavg()[0]:.1f}; {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    print(f"\nload average at end {os.getloadavg()[0]:.1f}; {now:%Y-%m-%d %H:%M} UTC")
     if failed:
         sys.exit("results differ")
 

@@ -51,8 +51,7 @@ from ..errors import ParameterError
 from ..notation import pitch_class_name
 from .facet import FacetResult, nan_result
 from .features import TrackFeatures
-from .logodds import (aligned_result, context_probabilities, joint_contexts, logodds_tables, pair_logodds,
-                      self_match_score, sequence_contexts)
+from .logodds import aligned_result, joint_contexts, pair_logodds, sequence_contexts
 from .settings import SimilaritySettings
 from .significance import NullModel
 

@@ -45,8 +45,8 @@ from .facet import FacetResult
 from .sections import path_sections
 from .significance import NullModel, fit_null, significance
 
-__all__ = ["context_probabilities", "logodds_tables", "logodds_matrix", "self_match_score", "best_score", "aligned_result",
-           "fit_facet_null", "Contexts", "sequence_contexts", "joint_contexts", "pair_logodds"]
+__all__ = ["context_probabilities", "logodds_tables", "logodds_matrix", "self_match_score", "best_score",
+           "aligned_result", "fit_facet_null", "Contexts", "sequence_contexts", "joint_contexts", "pair_logodds"]
 
 
 def context_probabilities(seqs, n_symbols: int, *, context_weight: float) -> list[np.ndarray]:
@@ -416,7 +416,8 @@ def _identity(V: int) -> np.ndarray:
 
 
 def pair_logodds(ctx_a: Contexts, joint_a, ctx_b: Contexts, joint_b, groups, weights, channel: np.ndarray, rho: float,
-                 *, context_weight: float, perm_b=None) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], float, float]:
+                 *, context_weight: float, perm_b=None
+                 ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], float, float]:
     """:func:`context_probabilities` + :func:`logodds_tables` + the self-match scores of both
     sequences, from each sequence's :class:`Contexts` (bit-identical to those functions).
 
