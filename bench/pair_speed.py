@@ -36,6 +36,7 @@ the issue-10 per-pair speed work). Results: bench/results/pair_speed.md.
 from __future__ import annotations
 
 import argparse
+import atexit
 import dataclasses
 import datetime
 import importlib
@@ -43,6 +44,7 @@ import importlib.util
 import math
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -126,7 +128,9 @@ def differences(ref, got, rtol: float, path: str = "") -> tuple[list[str], int]:
 
 def load_revision(rev: str):
     """The similarity package of git revision ``rev``, imported as ``musim_spark._pair_speed_base``."""
-    tmp = Path(tempfile.mkdtemp(prefix="pair_speed_base_")) / "_pair_speed_base"
+    root = tempfile.mkdtemp(prefix="pair_speed_base_")
+    atexit.register(shutil.rmtree, root, ignore_errors=True)   # imported (and numba-cached) until exit
+    tmp = Path(root) / "_pair_speed_base"
     tmp.mkdir()
     names = subprocess.run(["git", "-C", str(ROOT), "ls-tree", "--name-only", f"{rev}:musim_spark/similarity"],
                            check=True, capture_output=True, text=True).stdout.split()
