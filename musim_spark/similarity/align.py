@@ -32,7 +32,7 @@ from numba import njit
 
 from ..errors import ParameterError
 
-__all__ = ["Alignment", "local_alignments", "sw_score", "sw_score_numpy"]
+__all__ = ["Alignment", "local_alignments", "local_alignments_factored", "sw_score", "sw_score_numpy"]
 
 #: Substitution value that forbids a cell (a blocked row/column); far below any real score.
 _BLOCKED = -1.0e6
@@ -145,6 +145,103 @@ def _sw_affine(S, gap_open, gap_extend):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
+def _sw_affine_table(table, ia, ib, blk_a, blk_b, gap_open, gap_extend):  # pragma: no cover - compiled
+    """:func:`_sw_affine` over ``S[i, j] = table[ia[i], ib[j]]``, cells of blocked rows (``blk_a``)
+    or columns (``blk_b``) reading ``_BLOCKED`` (what :func:`_block` writes into S): the same
+    operations on the same values and the same choices on ties, so the same alignment, without
+    building S. One traceback byte per cell (bits 0-1 the move into H, bit 2 E extended, bit 3 F
+    extended), one row of H and F updated in place, and the table's rows gathered on b's items
+    (blocked columns included) so that a cell reads its score with one load."""
+    n = ia.shape[0]
+    m = ib.shape[0]
+    neg = -1e18
+    prof = np.empty((table.shape[0], m))
+    for u in range(table.shape[0]):
+        for j in range(m):
+            prof[u, j] = _BLOCKED if blk_b[j] else table[u, ib[j]]
+    blocked_row = np.full(m, _BLOCKED)
+    H = np.zeros(m + 1)
+    F = np.full(m + 1, neg)
+    TB = np.zeros((n + 1, m + 1), dtype=np.int8)
+    best = 0.0
+    bi = 0
+    bj = 0
+    for i in range(1, n + 1):
+        row = blocked_row if blk_a[i - 1] else prof[ia[i - 1]]
+        E = neg
+        hl = 0.0            # H[i, j - 1]
+        d = 0.0             # H[i - 1, j - 1]
+        tb = TB[i]
+        for j in range(1, m + 1):
+            up = H[j]
+            e_open = hl - gap_open
+            e_ext = E - gap_extend
+            t = 0
+            if e_ext > e_open:
+                E = e_ext
+                t = 4
+            else:
+                E = e_open
+            f_open = up - gap_open
+            f_ext = F[j] - gap_extend
+            if f_ext > f_open:
+                f = f_ext
+                t |= 8
+            else:
+                f = f_open
+            F[j] = f
+            dd = d + row[j - 1]
+            h = 0.0
+            if dd > h:
+                h = dd
+                t |= 1
+            if E > h:
+                h = E
+                t = (t & 12) | 2
+            if f > h:
+                h = f
+                t = (t & 12) | 3
+            H[j] = h
+            tb[j] = t
+            d = up
+            hl = h
+            if h > best:
+                best = h
+                bi = i
+                bj = j
+    rows = np.empty(min(n, m), dtype=np.int64)
+    cols = np.empty(min(n, m), dtype=np.int64)
+    k = 0
+    i = bi
+    j = bj
+    state = 0  # 0 in H, 2 in E, 3 in F
+    while i > 0 and j > 0:
+        if state == 0:
+            t = TB[i, j] & 3
+            if t == 0:
+                break
+            if t == 1:
+                rows[k] = i - 1
+                cols[k] = j - 1
+                k += 1
+                i -= 1
+                j -= 1
+            else:
+                state = t
+        elif state == 2:
+            ext = TB[i, j] & 4
+            j -= 1
+            if ext == 0:
+                state = 0
+        else:
+            ext = TB[i, j] & 8
+            i -= 1
+            if ext == 0:
+                state = 0
+    return best, rows[:k][::-1].copy(), cols[:k][::-1].copy()
+
+
+@njit(cache=True)
 def _block(S, rows, cols, value):  # pragma: no cover - compiled
     """Block the row and column span an alignment used (so the next one cannot overlap it)."""
     if rows.shape[0] == 0:
@@ -240,6 +337,44 @@ def local_alignments(S: np.ndarray, *, gap_open: float, gap_extend: float, max_a
         if rows.shape[0] == 0:
             break
         _block(S, rows, cols, _BLOCKED)
+    return out
+
+
+def local_alignments_factored(table: np.ndarray, ia: np.ndarray, ib: np.ndarray, *, gap_open: float,
+                              gap_extend: float, max_alignments: int = 1, min_score: float = 0.0) -> list[Alignment]:
+    """:func:`local_alignments` of ``S = table[ia[:, None], ib[None, :]]`` without building S (the
+    same alignments: the kernel reads each cell's value from the table, blocked spans as
+    :func:`local_alignments` writes them).
+
+    Parameters
+    ----------
+    table : np.ndarray [shape=(Ua, Ub)]
+    ia, ib : np.ndarray [shape=(n,)], [shape=(m,)], int
+        Each item's row / column of ``table``.
+    gap_open, gap_extend, max_alignments, min_score
+        As :func:`local_alignments`.
+    """
+    if max_alignments < 1:
+        raise ParameterError(f"max_alignments must be >= 1, got {max_alignments}")
+    table = np.ascontiguousarray(table, dtype=np.float64)
+    ia = np.ascontiguousarray(ia, dtype=np.int64)
+    ib = np.ascontiguousarray(ib, dtype=np.int64)
+    if ia.size == 0 or ib.size == 0:
+        _check(np.zeros((ia.size, ib.size)), gap_open, gap_extend)
+        return [Alignment(0.0, np.zeros(0, np.int64), np.zeros(0, np.int64))]
+    _check(table[np.unique(ia)][:, np.unique(ib)], gap_open, gap_extend)   # the values S holds
+    blk_a = np.zeros(ia.shape[0], np.bool_)
+    blk_b = np.zeros(ib.shape[0], np.bool_)
+    out = []
+    for k in range(max_alignments):
+        best, rows, cols = _sw_affine_table(table, ia, ib, blk_a, blk_b, float(gap_open), float(gap_extend))
+        if k > 0 and (best < min_score or rows.shape[0] == 0):
+            break
+        out.append(Alignment(float(best), rows, cols))
+        if rows.shape[0] == 0:
+            break
+        blk_a[rows[0]:rows[-1] + 1] = True
+        blk_b[cols[0]:cols[-1] + 1] = True
     return out
 
 

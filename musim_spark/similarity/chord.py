@@ -43,13 +43,15 @@ Deviations from TPSD [2]_
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..errors import ParameterError
 from ..notation import pitch_class_name
-from .facet import FacetResult, nan_result, transposition_candidates
+from .facet import FacetResult, nan_result
 from .features import TrackFeatures
-from .logodds import aligned_result, context_probabilities, logodds_tables, self_match_score
+from .logodds import aligned_result, joint_contexts, pair_logodds, sequence_contexts
 from .settings import SimilaritySettings
 from .significance import NullModel
 
@@ -69,13 +71,19 @@ def chord_name(root: int, quality: int) -> str:
 def validate(fa: TrackFeatures, fb: TrackFeatures) -> None:
     """Raise ParameterError for malformed chord events (length mismatch, bad roots, bad times)."""
     for name, f in (("A", fa), ("B", fb)):
-        r, q, st, en = f.chord_root, f.chord_quality, f.chord_start, f.chord_end
-        if not (r.shape == q.shape == st.shape == en.shape):
-            raise ParameterError(f"chords of {name}: field lengths differ")
-        if r.size and (r.min() < 0 or r.max() > 11 or q.min() < 0 or q.max() > 1):
-            raise ParameterError(f"chords of {name}: root outside 0-11 or quality outside 0-1")
-        if np.any(en < st) or not np.all(np.isfinite(st)):
-            raise ParameterError(f"chords of {name}: an event ends before it starts / non-finite")
+        # a track found well-formed once is not checked again (the sweep: every pair of a task)
+        f.derived(("chord", "valid"), lambda: _check(name, f))
+
+
+def _check(name: str, f: TrackFeatures) -> bool:
+    r, q, st, en = f.chord_root, f.chord_quality, f.chord_start, f.chord_end
+    if not (r.shape == q.shape == st.shape == en.shape):
+        raise ParameterError(f"chords of {name}: field lengths differ")
+    if r.size and (r.min() < 0 or r.max() > 11 or q.min() < 0 or q.max() > 1):
+        raise ParameterError(f"chords of {name}: root outside 0-11 or quality outside 0-1")
+    if np.any(en < st) or not np.all(np.isfinite(st)):
+        raise ParameterError(f"chords of {name}: an event ends before it starts / non-finite")
+    return True
 
 
 def chord_null_model(settings: SimilaritySettings) -> NullModel:
@@ -147,8 +155,7 @@ def chord_similarity(fa: TrackFeatures, fb: TrackFeatures, *, settings: Similari
         if n < s.min_chord_events:
             return nan_result(f"chords of {side}: {n} chord event{'s' if n != 1 else ''}; "
                               f"at least {s.min_chord_events} are needed")
-    mats, self_score = chord_matrices(fa.chord_root, fa.chord_quality, fa.chord_start, fa.chord_end, fb.chord_root,
-                                      fb.chord_quality, fb.chord_start, fb.chord_end, settings=s)
+    mats, self_score = _matrices(_side(fa), _side(fb), settings=s)
     return aligned_result(
         mats, self_score=self_score, len_a=na, len_b=nb, null=chord_null_model(s),
         gap_open=s.chord_gap_open, gap_extend=s.chord_gap_extend, max_alignments=s.max_alignments,
@@ -177,19 +184,63 @@ def chord_matrices(ra, qa, sa, ea, rb, qb, sb, eb, *, settings: SimilaritySettin
         :func:`.logodds.aligned_result`; ``S = table[ia[:, None], ib[None, :]]``), and the self-match
         score of the shorter sequence.
     """
+    return _matrices(_Side(ra, qa, sa, ea), _Side(rb, qb, sb, eb), settings=settings,
+                     n_transpositions=n_transpositions)
+
+
+class _Side:
+    """What the chord facet derives from one track's chord events alone (kept on the track,
+    :func:`_side`): chord symbols (``root + 12 quality``), their Markov contexts (a key shift of b
+    permutes the symbols, not the contexts), the chord-tone histogram and its 12 rotations."""
+
+    def __init__(self, root, quality, start, end):
+        symbols = root.astype(np.int64) + 12 * quality.astype(np.int64)
+        self.ctx = sequence_contexts(symbols[None], N_CHORDS)
+        self.joint = joint_contexts(self.ctx, [0])
+        self.hist = chord_tone_histogram(root, quality, start, end)
+        self.rolled = [np.roll(self.hist, t) for t in range(12)]
+
+
+def _side(f: TrackFeatures) -> _Side:
+    return f.derived(("chord", "side"), lambda: _Side(f.chord_root, f.chord_quality, f.chord_start, f.chord_end))
+
+
+def _shifted_symbols() -> np.ndarray:
+    y = np.arange(N_CHORDS, dtype=np.int64)
+    out = np.stack([(y % 12 + t) % 12 + 12 * (y // 12) for t in range(12)])
+    out.setflags(write=False)
+    return out
+
+
+#: Row t: chord symbol y of b read t semitones up (b's symbols under a key shift).
+_SHIFTED = _shifted_symbols()
+#: The chord facet's one stream and its weight (:func:`.logodds.pair_logodds`).
+_STREAM = np.zeros(1, np.int64)
+_WEIGHT = np.ones(1)
+
+
+@functools.lru_cache(maxsize=8)
+def _channel(same_root: float, related: float, other: float) -> np.ndarray:
+    """:func:`chord_channel`, kept (read-only) for the settings' values."""
+    out = chord_channel(same_root, related, other)
+    out.setflags(write=False)
+    return out
+
+
+def _matrices(a: _Side, b: _Side, *, settings: SimilaritySettings, n_transpositions: int | None = None
+              ) -> tuple[list, float]:
+    """:func:`chord_matrices` of two sides (the same tables, bit for bit: :func:`.logodds.pair_logodds`)."""
     s = settings
     k = s.n_transpositions if n_transpositions is None else n_transpositions
-    chan = chord_channel(s.chord_same_root_prob, s.chord_related_prob, s.chord_other_prob)
-    xa = ra.astype(np.int64) + 12 * qa.astype(np.int64)
+    chan = _channel(s.chord_same_root_prob, s.chord_related_prob, s.chord_other_prob)
     rho = s.chord_copy_prob
     mats, self_score = [], np.inf
-    shifts = transposition_candidates(chord_tone_histogram(ra, qa, sa, ea), chord_tone_histogram(rb, qb, sb, eb), k)
+    # transposition_candidates, b's rotations kept: the same np.dot of the same arrays
+    corr = np.array([np.dot(a.hist, b.rolled[t]) for t in range(12)])
+    shifts = np.argsort(-corr, kind="stable")[: max(1, min(k, 12))]
     for t in shifts:
-        xb = (rb.astype(np.int64) + int(t)) % 12 + 12 * qb.astype(np.int64)
-        pa, pb = context_probabilities([xa, xb], N_CHORDS, context_weight=s.chord_context_weight)
-        factored = logodds_tables(xa[None], pa[None], xb[None], pb[None], chan[None], [1.0], rho)
-        self_a = self_match_score(np.log(rho * chan[xa, xa] / pa + 1.0 - rho))
-        self_b = self_match_score(np.log(rho * chan[xb, xb] / pb + 1.0 - rho))
+        factored, self_a, self_b = pair_logodds(a.ctx, a.joint, b.ctx, b.joint, _STREAM, _WEIGHT, chan, rho,
+                                                context_weight=s.chord_context_weight, perm_b=_SHIFTED[t])
         self_score = min(self_score, self_a, self_b)
         mats.append((int(t), factored, {}))
     return mats, self_score

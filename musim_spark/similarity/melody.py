@@ -62,6 +62,7 @@ Deviations from MelodyShape [6]_
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -105,15 +106,21 @@ def validate(fa: TrackFeatures, fb: TrackFeatures) -> None:
     the candidate arrays.
     """
     for name, f in (("A", fa), ("B", fb)):
-        _check_line(f"melody of {name}", f.melody_pitch, f.melody_onset, f.melody_offset)
-        _check_line(f"candidate melody lines of {name}", f.melody_alt_pitch, f.melody_alt_onset, f.melody_alt_offset)
-        on = f.melody_onset
-        if on.size > 1 and (on[1:] < on[:-1]).any():
-            raise ParameterError(f"melody of {name}: onsets not sorted")
-        b = f.melody_alt_bounds
-        if b.ndim != 1 or b.shape[0] < 1 or b[0] != 0 or b[-1] != f.melody_alt_pitch.shape[0] or (b[1:] < b[:-1]).any():
-            raise ParameterError(f"candidate melody lines of {name}: bounds {b.tolist()} do not partition "
-                                 f"{f.melody_alt_pitch.shape[0]} notes")
+        # a track found well-formed once is not checked again (the sweep: every pair of a task)
+        f.derived(("melody", "valid"), lambda: _check(name, f))
+
+
+def _check(name: str, f: TrackFeatures) -> bool:
+    _check_line(f"melody of {name}", f.melody_pitch, f.melody_onset, f.melody_offset)
+    _check_line(f"candidate melody lines of {name}", f.melody_alt_pitch, f.melody_alt_onset, f.melody_alt_offset)
+    on = f.melody_onset
+    if on.size > 1 and (on[1:] < on[:-1]).any():
+        raise ParameterError(f"melody of {name}: onsets not sorted")
+    b = f.melody_alt_bounds
+    if b.ndim != 1 or b.shape[0] < 1 or b[0] != 0 or b[-1] != f.melody_alt_pitch.shape[0] or (b[1:] < b[:-1]).any():
+        raise ParameterError(f"candidate melody lines of {name}: bounds {b.tolist()} do not partition "
+                             f"{f.melody_alt_pitch.shape[0]} notes")
+    return True
 
 
 def ioi_ratios(onset: np.ndarray) -> np.ndarray:
@@ -410,20 +417,51 @@ def scoring_table(hist_a: np.ndarray, hist_b: np.ndarray, *, settings: Similarit
     C = 2 * R + 1
     cnt = np.asarray(hist_a, dtype=np.float64) + np.asarray(hist_b, dtype=np.float64)
     p = (cnt + s.melody_pseudo_count / C) / (cnt.sum() + s.melody_pseudo_count)
-    x = np.arange(C)
-    d = np.abs(x[:, None] - x[None, :])
-    near = (d == 1) | (d == 12)
-    n_near = near.sum(axis=1, keepdims=True)
+    near, n_near = _neighbours(C)
     rho, nu = float(s.melody_same_rate), float(s.melody_near_rate)
     # q(y | x): same, near (even share), else background renormalised over the rest
     rest_p = 1.0 - p - (near * p[None, :]).sum(axis=1)                       # background mass of "other" y
-    q = np.where(d == 0, rho, np.where(near, nu / n_near, (1.0 - rho - nu) * p[None, :] / rest_p[:, None]))
-    Q = 0.5 * (p[:, None] * q + (p[:, None] * q).T)
-    T = np.log2(Q / (p[:, None] * p[None, :]))
+    # Q = symmetrised p(x) q(y | x), then T = log2(Q / (p(x) p(y))): elementwise, in one kernel
+    # (the same operations as the numpy expressions it replaced; the logarithm stays numpy's)
+    T = np.log2(_copy_odds(p, rest_p, near, n_near, rho, nu))
     # an interval so common that a copy keeps it less often than chance repeats it (a line of
     # repeated notes) carries no evidence: its match scores 0, never against the pair
     np.fill_diagonal(T, np.maximum(np.diag(T), 0.0))
     return T
+
+
+@functools.lru_cache(maxsize=4)
+def _neighbours(C: int) -> tuple[np.ndarray, np.ndarray]:
+    """Which interval codes are a semitone or an octave apart [shape=(C, C), bool], and how many
+    each has [shape=(C,), int64] (read-only, kept)."""
+    x = np.arange(C)
+    d = np.abs(x[:, None] - x[None, :])
+    near = (d == 1) | (d == 12)
+    n_near = near.sum(axis=1)
+    near.setflags(write=False)
+    n_near.setflags(write=False)
+    return near, n_near
+
+
+@njit(cache=True, error_model="numpy")   # a division by 0 gives inf/nan, as numpy's
+def _copy_odds(p, rest_p, near, n_near, rho, nu):  # pragma: no cover - compiled
+    """``Q(x, y) / (p(x) p(y))`` of :func:`scoring_table`."""
+    C = p.shape[0]
+    q = np.empty((C, C))
+    other = 1.0 - rho - nu
+    for x in range(C):
+        for y in range(C):
+            if x == y:
+                q[x, y] = rho
+            elif near[x, y]:
+                q[x, y] = nu / n_near[x]
+            else:
+                q[x, y] = other * p[y] / rest_p[x]
+    out = np.empty((C, C))
+    for x in range(C):
+        for y in range(C):
+            out[x, y] = 0.5 * (p[x] * q[x, y] + p[y] * q[y, x]) / (p[x] * p[y])
+    return out
 
 
 def rhythm_scores(r_a: np.ndarray, r_b: np.ndarray, *, settings: SimilaritySettings) -> tuple[float, float]:
@@ -608,34 +646,29 @@ def melody_similarity(fa: TrackFeatures, fb: TrackFeatures, *, settings: Similar
                               f"at least {s.min_melody_notes} are needed")
     null = melody_null_model(s)
     R = int(s.melody_interval_clip)
-    prep = []
-    for f in (fa, fb):
-        lines = []
-        for p, on, _ in line_candidates(f):
-            if p.shape[0] >= s.min_melody_notes:
-                iv, r = melody_transitions(p, on)
-                lines.append((p, on, iv, r, interval_histogram(iv, R)))
-        prep.append(lines)
-    ca, cb = prep
+    ca, cb = _lines(fa, s), _lines(fb, s)
     tries = len(ca) * len(cb)
+    tol = float(s.melody_ioi_tolerance_oct)
     # score every candidate pair (score only: no path), keep the most significant
     best = (-np.inf, 0, 0, 0.0, None)
-    for i, (_, _, iva, ra, ha) in enumerate(ca):
-        for j, (_, _, ivb, rb, hb) in enumerate(cb):
-            T = scoring_table(ha, hb, settings=s)
-            ag, dis = rhythm_scores(ra, rb, settings=s)
-            (al,) = align_lines_raw(iva, ra, ivb, rb, T, ag, dis, settings=s, want_path=False)
-            sig = significance(al.score, iva.shape[0], ivb.shape[0], null, tries=tries)
+    for i, la in enumerate(ca):
+        for j, lb in enumerate(cb):
+            T = scoring_table(la.hist, lb.hist, settings=s)
+            ag, dis = _rhythm_scores(la, lb, settings=s)
+            score = float(_best_score(la.iv, la.r, lb.iv, lb.r, T, R, float(ag), float(dis), tol,
+                                      float(s.melody_gap_open), float(s.melody_gap_extend),
+                                      float(s.melody_merge_penalty)))
+            sig = significance(score, la.iv.shape[0], lb.iv.shape[0], null, tries=tries)
             if sig > best[0]:
-                best = (sig, i, j, al.score, (T, ag, dis))
+                best = (sig, i, j, score, (T, ag, dis))
     sig, i, j, score, (T, ag, dis) = best
-    pa, oa, iva, ra, _ = ca[i]
-    pb, ob, ivb, rb, _ = cb[j]
+    la, lb = ca[i], cb[j]
+    pa, oa, iva, ra = la.pitch, la.onset, la.iv, la.r
+    pb, ob, ivb, rb = lb.pitch, lb.onset, lb.iv, lb.r
     # aligned share: the score against what the shorter line scores with itself (this pair's scores)
-    iv_s, r_s = (iva, ra) if iva.shape[0] <= ivb.shape[0] else (ivb, rb)
-    c_s = np.clip(iv_s, -R, R) + R
-    top = float(np.sum(T[c_s, c_s]) + ag * iv_s.shape[0])
-    share = 100.0 * float(np.clip(score / top, 0.0, 1.0)) if top > 0 else float("nan")
+    short = la if iva.shape[0] <= ivb.shape[0] else lb
+    top = float(np.sum(T[short.codes, short.codes]) + ag * short.iv.shape[0])
+    share = 100.0 * min(max(score / top, 0.0), 1.0) if top > 0 else float("nan")
     if sig < s.melody_sections_min_significance:
         # no stretch matches beyond chance: no section is claimed (and no path is computed: most
         # pairs of a catalog sweep end here, at the cost of one score-only alignment per pair)
@@ -654,3 +687,39 @@ def melody_similarity(fa: TrackFeatures, fb: TrackFeatures, *, settings: Similar
     sections.sort(key=lambda x: x.start_ms)
     return FacetResult(float(sig), sections, _transposition(pa, pb, als[0]), tuple(als), raw_score=float(sig),
                        share=share, candidates=(i, j))
+
+
+class _Line:
+    """What the melody facet derives from one candidate line alone (kept on the track, :func:`_lines`):
+    its transitions, their clipped interval codes and histogram, the IOI ratios sorted."""
+
+    def __init__(self, pitch: np.ndarray, onset: np.ndarray, clip: int):
+        self.pitch, self.onset = pitch, onset
+        self.iv, self.r = melody_transitions(pitch, onset)
+        self.hist = interval_histogram(self.iv, clip)
+        self.codes = np.clip(self.iv, -clip, clip) + clip
+        self.r_sorted = np.sort(self.r)
+
+
+def _lines(f: TrackFeatures, settings: SimilaritySettings) -> list[_Line]:
+    """The track's candidate lines with at least ``min_melody_notes`` notes (:func:`line_candidates`),
+    as :class:`_Line` (kept on the track per interval clip and minimum)."""
+    R, low = int(settings.melody_interval_clip), int(settings.min_melody_notes)
+    return f.derived(("melody", "lines", R, low),
+                     lambda: [_Line(p, on, R) for p, on, _ in line_candidates(f) if p.shape[0] >= low])
+
+
+def _rhythm_scores(la: _Line, lb: _Line, *, settings: SimilaritySettings) -> tuple[float, float]:
+    """:func:`rhythm_scores` of two lines, b's ratios sorted once per line (the same result)."""
+    s = settings
+    tol = s.melody_ioi_tolerance_oct
+    r_a, rb = la.r, lb.r_sorted
+    if r_a.size == 0 or rb.size == 0:
+        return 0.0, 0.0
+    hits = np.searchsorted(rb, r_a + tol, side="right") - np.searchsorted(rb, r_a - tol, side="left")
+    pi = min(max(float(hits.sum() / (r_a.size * rb.size)), 0.02), 0.98)     # np.clip of a scalar, faster
+    sigma = float(s.melody_rhythm_same_rate)
+    if pi >= sigma:
+        return 0.0, 0.0
+    w = float(s.melody_rhythm_weight)
+    return w * math.log2(sigma / pi), w * math.log2((1.0 - sigma) / (1.0 - pi))

@@ -51,11 +51,13 @@ import functools
 import itertools
 
 import numpy as np
+from numba import njit
 
 from ..errors import ParameterError
 from .facet import FacetResult, nan_result
 from .features import RHYTHM_GROUPS, STEPS_PER_PULSE, TrackFeatures, rhythm_patterns
-from .logodds import aligned_result, context_probabilities, logodds_tables, self_match_score
+from .logodds import (Contexts, aligned_result, context_probabilities, joint_contexts, logodds_tables, pair_logodds,
+                      self_match_score, sequence_contexts)
 from .settings import SimilaritySettings
 from .significance import NullModel
 
@@ -69,15 +71,21 @@ N_SYMBOLS = 1 << STEPS_PER_PULSE
 def validate(fa: TrackFeatures, fb: TrackFeatures) -> None:
     """Raise ParameterError for malformed rhythm features (pattern size vs pulses, unsorted pulses)."""
     for name, f in (("A", fa), ("B", fb)):
-        k = f.n_pulses
-        if f.rhythm_pattern.shape[0] != k * len(RHYTHM_GROUPS) * STEPS_PER_PULSE:
-            raise ParameterError(
-                f"rhythm of {name}: pattern length {f.rhythm_pattern.shape[0]} != pulses {k} x "
-                f"{len(RHYTHM_GROUPS)} x {STEPS_PER_PULSE}")
-        if np.any(np.diff(f.pulse) <= 0) or not np.all(np.isfinite(f.pulse)):
-            raise ParameterError(f"rhythm of {name}: pulse boundaries not increasing/finite")
-        if f.rhythm_onset.shape != f.rhythm_mask.shape:
-            raise ParameterError(f"rhythm of {name}: rhythm_onset and rhythm_mask lengths differ")
+        # a track found well-formed once is not checked again (the sweep: every pair of a task)
+        f.derived(("rhythm", "valid"), lambda: _check(name, f))
+
+
+def _check(name: str, f: TrackFeatures) -> bool:
+    k = f.n_pulses
+    if f.rhythm_pattern.shape[0] != k * len(RHYTHM_GROUPS) * STEPS_PER_PULSE:
+        raise ParameterError(
+            f"rhythm of {name}: pattern length {f.rhythm_pattern.shape[0]} != pulses {k} x "
+            f"{len(RHYTHM_GROUPS)} x {STEPS_PER_PULSE}")
+    if np.any(np.diff(f.pulse) <= 0) or not np.all(np.isfinite(f.pulse)):
+        raise ParameterError(f"rhythm of {name}: pulse boundaries not increasing/finite")
+    if f.rhythm_onset.shape != f.rhythm_mask.shape:
+        raise ParameterError(f"rhythm of {name}: rhythm_onset and rhythm_mask lengths differ")
+    return True
 
 
 def rhythm_null_model(settings: SimilaritySettings) -> NullModel:
@@ -159,7 +167,30 @@ def pulse_ratio(other_pulse: np.ndarray, pulse: np.ndarray) -> float:
     """Median pulse period of ``other_pulse`` over that of ``pulse`` (1.0 when either is too short)."""
     if other_pulse.shape[0] < 3 or pulse.shape[0] < 3:
         return 1.0
-    return float(np.median(np.diff(other_pulse)) / np.median(np.diff(pulse)))
+    return float(_median_period(other_pulse) / _median_period(pulse))
+
+
+def _median_period(pulse: np.ndarray) -> float:
+    """``np.median(np.diff(pulse))`` (compiled: numpy's median of a small array costs tens of us)."""
+    return _median_diff(np.ascontiguousarray(pulse, dtype=np.float64))
+
+
+@njit(cache=True)
+def _median_diff(pulse):  # pragma: no cover - compiled
+    # numba's median: the middle value, or the mean (a + b) / 2 of the two middle values, as numpy's
+    return np.median(np.diff(pulse))
+
+
+def _track_period(f: TrackFeatures) -> float:
+    """:func:`_median_period` of the track's own pulse (kept on the track)."""
+    return f.derived(("rhythm", "period"), lambda: _median_period(f.pulse))
+
+
+def _track_ratio(other_pulse: np.ndarray, f: TrackFeatures) -> float:
+    """:func:`pulse_ratio` of ``other_pulse`` and the track's pulse, the track's period kept."""
+    if other_pulse.shape[0] < 3 or f.pulse.shape[0] < 3:
+        return 1.0
+    return float(_median_period(other_pulse) / _track_period(f))
 
 
 def _groups(f: TrackFeatures) -> list[np.ndarray]:
@@ -191,18 +222,37 @@ def regrid(f: TrackFeatures, other_pulse: np.ndarray, *, phase: int = 0) -> tupl
     >>> pulse_ratio(pulse, f.pulse), pat.shape[0] == pulse.shape[0] - 1
     (2.0, True)
     """
-    pulse = f.pulse
-    ratio = pulse_ratio(other_pulse, pulse)
+    ratio = _track_ratio(other_pulse, f)
     if f.n_pulses >= 2 and ratio > np.sqrt(2.0):
-        new = pulse[phase::2]
+        level = "half"
     elif f.n_pulses >= 1 and ratio < np.sqrt(0.5):
+        level = "double"
+    else:
+        return _own_patterns(f), f.pulse
+    # the same objects for every pair (kept on the track): their symbols are kept too (_side)
+    return f.derived(("rhythm", "regrid", level, phase if level == "half" else 0),
+                     lambda: _regrid(f, level, phase))
+
+
+def _own_patterns(f: TrackFeatures) -> np.ndarray:
+    """``f.rhythm_matrix()``, one read-only object per track."""
+    def view():
+        v = f.rhythm_matrix()
+        v.flags.writeable = False
+        return v
+    return f.derived(("rhythm", "patterns"), view)
+
+
+def _regrid(f: TrackFeatures, level: str, phase: int) -> tuple[np.ndarray, np.ndarray]:
+    pulse = f.pulse
+    if level == "half":
+        new = pulse[phase::2]
+    else:
         new = np.empty(2 * pulse.shape[0] - 1)
         new[0::2] = pulse
         new[1::2] = 0.5 * (pulse[:-1] + pulse[1:])
-    else:
-        return f.rhythm_matrix(), pulse
     if new.shape[0] < 2:
-        return f.rhythm_matrix(), pulse
+        return _own_patterns(f), pulse
     return rhythm_patterns(_groups(f), new), new
 
 
@@ -277,31 +327,77 @@ def rhythm_similarity(fa: TrackFeatures, fb: TrackFeatures, *, settings: Similar
     if len(s.rhythm_group_weights) != len(RHYTHM_GROUPS):
         raise ParameterError(f"rhythm_group_weights has {len(s.rhythm_group_weights)} values, need one per "
                              f"rhythm group {RHYTHM_GROUPS}")
-    pat_a = fa.rhythm_matrix()
-    xa_all = pulse_symbols(pat_a)
-    ratio = pulse_ratio(fa.pulse, fb.pulse)
+    side_a = _side(fa, _own_patterns(fa))
+    ratio = (float(_track_period(fa) / _track_period(fb)) if fa.pulse.shape[0] >= 3 and fb.pulse.shape[0] >= 3
+             else 1.0)                                     # pulse_ratio(fa.pulse, fb.pulse), periods kept
     # merging b's beats in pairs: a's beats may fall on b's even or odd ones, try both
     variants = [regrid(fb, fa.pulse, phase=p) for p in ((0, 1) if ratio > np.sqrt(2.0) else (0,))]
     weights = np.asarray(s.rhythm_group_weights, dtype=np.float64)
+    chan = step_channel(s.rhythm_step_error)
     mats, self_score, len_b = [], np.inf, 0
     for k, (pat_b, pulse_b) in enumerate(variants):
-        xb_all = pulse_symbols(pat_b)
-        use = active_groups(xa_all, xb_all, settings=s)
+        side_b = _side(fb, pat_b)
+        use = _active(side_a.share, side_b.share, weights, s.rhythm_min_group_share)
         if not use.any():
             return nan_result("no instrument group plays in both A and B (rhythm cannot be compared)")
-        ne_a = int(np.count_nonzero(xa_all[use].any(axis=0)))
-        ne_b = int(np.count_nonzero(xb_all[use].any(axis=0)))
-        for side, ne in (("A", ne_a), ("B", ne_b)):
+        key = use.tobytes()
+        for side, ne in (("A", side_a.n_beats(key, use)), ("B", side_b.n_beats(key, use))):
             if ne < s.min_rhythm_pulses:
                 return nan_result(f"rhythm of {side} has {ne} beat{'s' if ne != 1 else ''} with onsets; "
                                   f"at least {s.min_rhythm_pulses} are needed")
-        factored, self_k = rhythm_substitution(xa_all[use], xb_all[use], weights[use], settings=s)
-        self_score = min(self_score, self_k)
-        len_b = max(len_b, xb_all.shape[1])
+        groups = np.flatnonzero(use)
+        factored, self_a, self_b = pair_logodds(side_a.ctx, side_a.joint(key, groups), side_b.ctx,
+                                                side_b.joint(key, groups), groups, weights[use], chan,
+                                                s.rhythm_copy_prob, context_weight=s.rhythm_context_weight)
+        self_score = min(self_score, min(self_a, self_b))
+        len_b = max(len_b, side_b.symbols.shape[1])
         mats.append((-1, factored, {"b_start": pulse_b[:-1], "b_stop": pulse_b[1:]}))
     return aligned_result(
-        mats, self_score=self_score, len_a=xa_all.shape[1], len_b=len_b, null=rhythm_null_model(s),
+        mats, self_score=self_score, len_a=side_a.symbols.shape[1], len_b=len_b, null=rhythm_null_model(s),
         gap_open=s.rhythm_gap_open, gap_extend=s.rhythm_gap_extend, max_alignments=s.max_alignments,
         extra_min_fraction=s.extra_alignment_min_fraction, sections_min_significance=s.rhythm_sections_min_significance,
         a_start=fa.pulse[:-1], b_start=fb.pulse[:-1], a_end=float(fa.pulse[-1]), b_end=float(fb.pulse[-1]),
         merge_gap_ms=s.merge_gap_ms, min_section_ms=s.min_section_ms, a_stop=fa.pulse[1:], b_stop=fb.pulse[1:])
+
+
+def _active(share_a: np.ndarray, share_b: np.ndarray, weights: np.ndarray, min_share: float) -> np.ndarray:
+    """:func:`active_groups` from both tracks' shares of beats with onsets per group."""
+    return (share_a >= min_share) & (share_b >= min_share) & (weights > 0)
+
+
+class _Side:
+    """What the rhythm facet derives from one track's patterns alone (kept on the track, :func:`_side`):
+    beat symbols, each group's share of beats with onsets, the symbols' Markov contexts, and per set
+    of compared groups the joint contexts and the number of beats with onsets."""
+
+    def __init__(self, patterns: np.ndarray):
+        symbols = pulse_symbols(patterns)
+        self.share = (symbols > 0).mean(axis=1) if symbols.shape[1] else np.zeros(symbols.shape[0])
+        self.ctx: Contexts = sequence_contexts(symbols, N_SYMBOLS)
+        self.symbols = symbols.astype(np.uint8)     # kept for a sweep task: 16 symbols fit a byte
+        self._joint: dict = {}
+        self._beats: dict = {}
+
+    def joint(self, key: bytes, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if key not in self._joint:
+            self._joint[key] = joint_contexts(self.ctx, groups)
+        return self._joint[key]
+
+    def n_beats(self, key: bytes, use: np.ndarray) -> int:
+        if key not in self._beats:
+            self._beats[key] = int(np.count_nonzero(self.symbols[use].any(axis=0)))
+        return self._beats[key]
+
+
+def _side(f: TrackFeatures, patterns: np.ndarray) -> _Side:
+    """The :class:`_Side` of a track's patterns: its own grid or a :func:`regrid` variant, kept on
+    the track by the patterns' identity (the same objects every pair); other patterns (a
+    replaced :func:`regrid`) are derived again each time, a few kept."""
+    kept = f.derived(("rhythm", "sides"), dict)
+    hit = kept.get(id(patterns))
+    if hit is not None and hit[0] is patterns:
+        return hit[1]
+    side = _Side(patterns)
+    if len(kept) < 8:
+        kept[id(patterns)] = (patterns, side)   # the patterns are held: their id is not reused
+    return side
