@@ -450,8 +450,8 @@ def report(meta: dict, avs: dict, exc: dict, short: dict) -> str:
     L.append("")
     L.append("## Reading")
     L.append("")
-    L.append("- These are the \"before\" figures of issue 10 (today's engine, `SimilaritySettings()` defaults). "
-             "Targets of the issue: AUC >= 0.97 and top-1 >= 0.95 on plagiarism-like pairs, clearly above the "
+    L.append("- The engine of the commit named above, `SimilaritySettings()` defaults. "
+             "Targets of issue 10: AUC >= 0.97 and top-1 >= 0.95 on plagiarism-like pairs, clearly above the "
              "3-gram floor; excerpts >= 8 bars 100 % similar; short melodies similar to <= 1 % of unrelated songs.")
     L.append("- Rankings treat an engine NaN (\"cannot be computed\", < 8 melody notes) as the lowest score; "
              "the coefficient and `isSimilar` are taken as the engine returns them.")
