@@ -35,7 +35,7 @@ __all__ = ["Config", "SparkSettings", "SECTIONS", "load_config", "section_datacl
 
 #: The top-level sections a configuration file may have (``base:`` aside). A stage that adds a
 #: section adds its name here; ``gpu`` is read by the GPU stages to come (conf/gpu.yaml).
-SECTIONS = ("spark", "delta", "sample_data", "ingest", "similarity", "retrieval", "sweep", "gpu")
+SECTIONS = ("spark", "delta", "sample_data", "ingest", "similarity", "retrieval", "sweep", "transcribe", "gpu")
 
 T = TypeVar("T")
 
