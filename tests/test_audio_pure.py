@@ -303,3 +303,40 @@ def test_model_session_is_loaded_once_per_process():
     a = backends.onnx_session(basic_pitch_model_path())
     b = backends.onnx_session(basic_pitch_model_path())
     assert a is b
+
+
+# --- the melody of a stereo mix ------------------------------------------------------------------
+
+PAD = [(84, 0.5, 2.5), (86, 2.5, 4.5)]  # a high sustained part, panned hard right
+
+
+def _stereo_mix():
+    lead = _render(MELODY, 5.0)
+    pad = np.sum([_tone(p, s, e, total=5.0, decay=0.3) for p, s, e in PAD], axis=0).astype(np.float32)
+    return np.stack([lead, lead + 0.8 * pad], axis=1) * 0.8
+
+
+def test_stereo_melody_comes_from_the_centre_not_the_top():
+    x = _stereo_mix()
+    cols = transcribe_array(x, get_backend("basic-pitch"), NO_DRUMS)
+    assert _f1(MELODY, _est(cols, "melody")) >= 0.8
+    assert _f1(PAD, _est(cols, "melody")) == 0.0
+    assert {84, 86} <= set(cols["pitch"][cols["role"] == "chord"].tolist())  # the pad is accompaniment
+    # the same mix folded to mono: the top line is the pad, the skyline takes it (why the centre is used)
+    mono = transcribe_array(x.mean(axis=1), get_backend("basic-pitch"), NO_DRUMS)
+    assert _f1(MELODY, _est(mono, "melody")) < _f1(MELODY, _est(cols, "melody"))
+
+
+def test_dual_mono_stereo_skips_the_centre_pass():
+    y = _render(MELODY, 5.0)
+    calls = []
+
+    class Counting:
+        name, sample_rate = "counting", SR
+
+        def notes(self, seg, settings):
+            calls.append(seg.size)
+            return get_backend("basic-pitch").notes(seg, settings)
+
+    cols = transcribe_array(np.stack([y, y], axis=1), Counting(), NO_DRUMS)
+    assert len(calls) == 1 and _f1(MELODY, _est(cols, "melody")) >= 0.9

@@ -31,7 +31,7 @@ _FULL_SCALE = 0.999
 
 
 def load_audio(path: str | os.PathLike, settings: TranscribeSettings | None = None, *,
-               sample_rate: int = 22050, name: str | None = None) -> np.ndarray:
+               sample_rate: int = 22050, name: str | None = None, mono: bool = True) -> np.ndarray:
     """Decode a file to mono at ``sample_rate``, rejecting audio not worth transcribing.
 
     Parameters
@@ -44,11 +44,15 @@ def load_audio(path: str | os.PathLike, settings: TranscribeSettings | None = No
         The rate to resample to, once (the backend's own rate).
     name : str, optional
         How to name the file in errors (the path relative to the data-set root); default ``path``.
+    mono : bool
+        Average the channels (default); else keep the first two (the melody is found in the
+        centre of a stereo mix: :mod:`.stereo`).
 
     Returns
     -------
     np.ndarray
-        float32 mono samples in [-1, 1] at ``sample_rate``.
+        float32 samples in [-1, 1] at ``sample_rate``: shape (n,) when ``mono`` or the file is
+        mono, else (n, 2).
 
     Raises
     ------
@@ -75,10 +79,12 @@ def load_audio(path: str | os.PathLike, settings: TranscribeSettings | None = No
         y, sr = sf.read(str(path), dtype="float32", always_2d=True)
     except Exception as exc:  # noqa: BLE001
         raise InputError(name, QuarantineReason.AUDIO_UNDECODABLE, _first_line(exc)) from exc
-    # Mono by averaging: the model is mono, and both channels of the data set carry the mix.
-    y = y.mean(axis=1) if y.shape[1] > 1 else y[:, 0]
-    y = check_audio(y, sr, path=name, settings=s)
-    return resample(y, sr, sample_rate)
+    # The checks look at the mono mix (what the model hears).
+    mix = y.mean(axis=1) if y.shape[1] > 1 else y[:, 0]
+    mix = check_audio(mix, sr, path=name, settings=s)
+    if mono or y.shape[1] < 2:
+        return resample(mix, sr, sample_rate)
+    return np.stack([resample(y[:, c], sr, sample_rate) for c in (0, 1)], axis=1)
 
 
 def check_audio(y: np.ndarray, sr: int, *, path: str = "<audio>",

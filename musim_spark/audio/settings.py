@@ -54,6 +54,11 @@ class TranscribeSettings:
         Lowest MIDI pitch the melody line may take (keeps the bass out of the melody).
     melody_min_amplitude : float
         Notes quieter than this (basic-pitch amplitude, 0-1) never carry the melody.
+    melody_from_center : bool
+        Take the melody from the centre of a stereo mix (:mod:`.stereo`; the lead voice is panned
+        there), at the price of a second model pass; mono audio uses the mix.
+    center_width : float
+        Width of the centre's pan mask (0-1 pan index).
     drums : bool
         Detect drum onsets in the percussive (HPSS) component.
     drum_delta : float
@@ -77,6 +82,8 @@ class TranscribeSettings:
     overtone_ratio: float = 0.7
     melody_min_pitch: int = 55
     melody_min_amplitude: float = 0.25
+    melody_from_center: bool = True
+    center_width: float = 0.1
     drums: bool = True
     drum_delta: float = 0.25
     onnx_threads: int = 0

@@ -2,7 +2,10 @@
 
 One pass over the recording in overlapping windows (:mod:`.chunking`): per window the backend's
 polyphonic notes and the percussive component's drum onsets (:mod:`.drums`), stitched across the
-seams. Overtones reported as notes are dropped (:mod:`.overtones`). The melody line (:mod:`.melody`) is then picked from the stitched notes. The result has
+seams. Overtones reported as notes are dropped (:mod:`.overtones`). The melody line (:mod:`.melody`)
+is picked from the notes of the centre of a stereo mix (:mod:`.stereo`: where the lead voice is
+panned), or of the mix itself when the audio is mono; mix notes that repeat a melody note are
+dropped from the accompaniment. The result has
 the shape of a MIDI file's ``notes`` rows, three tracks:
 
 ========  ========================  =======  ========
@@ -38,6 +41,7 @@ from .chunking import plan_windows, stitch
 from .decode import check_audio, load_audio
 from .drums import drum_onsets
 from .melody import melody_mask
+from .stereo import center_channel, is_dual_mono
 from .overtones import overtone_mask
 from .settings import TranscribeSettings
 
@@ -59,7 +63,7 @@ def transcribe_array(y: np.ndarray, backend: Backend, settings: TranscribeSettin
     Parameters
     ----------
     y : np.ndarray
-        Mono samples at the backend's rate.
+        Samples at the backend's rate: mono (n,) or stereo (n, 2).
     backend : Backend
         :func:`~musim_spark.audio.backends.get_backend`.
     settings : TranscribeSettings, optional
@@ -79,25 +83,36 @@ def transcribe_array(y: np.ndarray, backend: Backend, settings: TranscribeSettin
     """
     s = settings or TranscribeSettings()
     sr = int(backend.sample_rate)
-    y = check_audio(y, sr, path=path, settings=s)
-    windows = plan_windows(y.size, sr=sr, chunk_s=s.chunk_s, overlap_s=s.overlap_s)
-    pitched, hits = [], []
+    stereo = np.asarray(y, dtype=np.float32)
+    mono = stereo.mean(axis=1) if stereo.ndim == 2 else stereo
+    mono = check_audio(mono, sr, path=path, settings=s)
+    # The centre pass doubles the model's work: only where there is a centre to find.
+    use_center = s.melody_from_center and stereo.ndim == 2 and not is_dual_mono(stereo)
+    windows = plan_windows(mono.size, sr=sr, chunk_s=s.chunk_s, overlap_s=s.overlap_s)
+    pitched, hits, centre = [], [], []
     for w in windows:
         # Only one window's activations and spectrograms exist at a time: memory is bounded by chunk_s.
-        seg = y[w.start:w.stop]
+        seg = mono[w.start:w.stop]
         offset = np.array([w.start / sr, w.start / sr, 0.0, 0.0])
         pitched.append(np.asarray(backend.notes(seg, s), dtype=np.float64).reshape(-1, 4) + offset)
         if s.drums:
             hits.append(drum_onsets(seg, sr, delta=s.drum_delta) + offset)
-    notes = stitch(pitched, windows, sr=sr)
-    if s.overtone_ratio > 0:
-        notes = notes[~overtone_mask(notes, ratio=s.overtone_ratio)]
+        if use_center:
+            c = center_channel(stereo[w.start:w.stop], width=s.center_width)
+            centre.append(np.asarray(backend.notes(c, s), dtype=np.float64).reshape(-1, 4) + offset)
+    notes = _clean(stitch(pitched, windows, sr=sr), s)
     drums = stitch(hits, windows, sr=sr) if s.drums else np.zeros((0, 4))
     if notes.shape[0] == 0 and drums.shape[0] == 0:
         raise InputError(path, QuarantineReason.EMPTY_TRANSCRIPTION,
-                         f"backend {backend.name} found no note in {y.size / sr:.1f} s of audio")
-    is_melody = melody_mask(notes, min_pitch=s.melody_min_pitch, min_amplitude=s.melody_min_amplitude)
-    parts = [(notes[is_melody], TRACKS[0]), (notes[~is_melody], TRACKS[1]), (drums, TRACKS[2])]
+                         f"backend {backend.name} found no note in {mono.size / sr:.1f} s of audio")
+    if use_center:
+        lead = _clean(stitch(centre, windows, sr=sr), s)
+        melody = lead[melody_mask(lead, min_pitch=s.melody_min_pitch, min_amplitude=s.melody_min_amplitude)]
+        accomp = notes[~_repeats(notes, melody)]
+    else:
+        is_melody = melody_mask(notes, min_pitch=s.melody_min_pitch, min_amplitude=s.melody_min_amplitude)
+        melody, accomp = notes[is_melody], notes[~is_melody]
+    parts = [(melody, TRACKS[0]), (accomp, TRACKS[1]), (drums, TRACKS[2])]
     return _columns(parts)
 
 
@@ -111,8 +126,20 @@ def transcribe_file(path: str | os.PathLike, backend: Backend, settings: Transcr
         With a quarantine reason (:func:`~musim_spark.audio.decode.load_audio`).
     """
     name = str(path) if name is None else name
-    y = load_audio(path, settings, sample_rate=int(backend.sample_rate), name=name)
+    y = load_audio(path, settings, sample_rate=int(backend.sample_rate), name=name, mono=False)
     return transcribe_array(y, backend, settings, path=name)
+
+
+def _clean(notes: np.ndarray, s: TranscribeSettings) -> np.ndarray:
+    return notes[~overtone_mask(notes, ratio=s.overtone_ratio)] if s.overtone_ratio > 0 and notes.size else notes
+
+
+def _repeats(notes: np.ndarray, melody: np.ndarray, tol_s: float = 0.05) -> np.ndarray:
+    """Which of ``notes`` repeat a melody note (same pitch, onsets within ``tol_s``)."""
+    out = np.zeros(notes.shape[0], dtype=bool)
+    for i, (start, _, pitch, _) in enumerate(notes):
+        out[i] = bool(np.any((melody[:, 2] == pitch) & (np.abs(melody[:, 0] - start) <= tol_s)))
+    return out
 
 
 def _columns(parts) -> dict[str, np.ndarray]:
