@@ -76,7 +76,7 @@ class TranscribeSettings:
     min_sample_rate: int = 8000
     silence_dbfs: float = -60.0
     clip_fraction: float = 0.01
-    onset_threshold: float = 0.5
+    onset_threshold: float = 0.7
     frame_threshold: float = 0.3
     min_note_ms: float = 58.0
     overtone_ratio: float = 0.7
