@@ -132,6 +132,8 @@ def transcribe_batch(batch: pa.RecordBatch | pa.Table, settings: TranscribeSetti
 
 
 def _device_name(backend, device, settings) -> str:
+    """``cuda:N`` where the model runs on GPU N; ``cpu``, or ``cpu (gpu N assigned)`` where Spark gave
+    the task a GPU that onnxruntime cannot use (no CUDA provider installed)."""
     if backend is None or device is None:
         return "cpu"
     try:
@@ -140,8 +142,8 @@ def _device_name(backend, device, settings) -> str:
         providers = onnx_session(basic_pitch_model_path(), device=device,
                                  threads=settings.onnx_threads).get_providers()
     except Exception:  # noqa: BLE001 - only a label
-        return "cpu"
-    return f"cuda:{device}" if "CUDAExecutionProvider" in providers else "cpu"
+        providers = []
+    return f"cuda:{device}" if "CUDAExecutionProvider" in providers else f"cpu (gpu {device} assigned)"
 
 
 def _note_structs(cols: dict[str, np.ndarray]) -> list[dict]:
