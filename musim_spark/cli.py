@@ -22,8 +22,8 @@ __all__ = ["main", "COMMANDS"]
 COMMANDS: dict[str, tuple[str | None, str]] = {
     "sample-data": ("musim_spark.sampledata.command", "write a generated data set in the layout of dataset.md"),
     "ingest": ("musim_spark.ingest.command", "ingest a data-set root (or split zip parts) into Delta tables"),
-    "separate": (None, "audio to stems (where the transcription backend wants stems)"),
-    "transcribe": (None, "audio (or stems) to notes"),
+    "separate": ("musim_spark.audio.separate_command", "audio to stems (where the transcription backend wants stems)"),
+    "transcribe": ("musim_spark.audio.command", "audio (or stems) to notes"),
     "similarity": ("musim_spark.sweep.command", "every track against every original (retrieval, then exact scoring)"),
     "export": ("musim_spark.export.command", "label JSON per track plus reports"),
     "run": ("musim_spark.pipeline.command", "all stages, incrementally: the nightly job"),
@@ -34,8 +34,6 @@ COMMANDS: dict[str, tuple[str | None, str]] = {
 
 # Options of commands whose stage is not built yet, so that --help already shows the contract.
 _PENDING_OPTIONS = {
-    "separate": [],
-    "transcribe": [(("--backend",), {"default": None, "help": "transcription backend (basic-pitch, omnizart)"})],
 }
 
 

@@ -35,7 +35,8 @@ __all__ = ["Config", "SparkSettings", "SECTIONS", "load_config", "section_datacl
 
 #: The top-level sections a configuration file may have (``base:`` aside). A stage that adds a
 #: section adds its name here; ``gpu`` is read by the GPU stages to come (conf/gpu.yaml).
-SECTIONS = ("spark", "delta", "sample_data", "ingest", "similarity", "retrieval", "sweep", "export", "gpu")
+SECTIONS = ("spark", "delta", "sample_data", "ingest", "similarity", "retrieval", "sweep", "export", "transcribe",
+            "gpu")
 
 T = TypeVar("T")
 

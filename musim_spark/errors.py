@@ -130,5 +130,11 @@ class QuarantineReason(str, enum.Enum):
     # incremental runs
     REMOVED = "REMOVED"                        #: a track that was ingested before and is gone now
     # later stages
-    EMPTY_TRANSCRIPTION = "EMPTY_TRANSCRIPTION"
-    AUDIO_NONFINITE = "AUDIO_NONFINITE"
+    EMPTY_TRANSCRIPTION = "EMPTY_TRANSCRIPTION"  #: the transcription found no note in audible audio
+    AUDIO_NONFINITE = "AUDIO_NONFINITE"        #: NaN or infinite samples (a float WAV written by a broken tool)
+    AUDIO_UNDECODABLE = "AUDIO_UNDECODABLE"    #: the decoder refused the file (transcribe stage)
+    AUDIO_SILENT = "AUDIO_SILENT"              #: no sample above the silence floor: nothing to transcribe
+    AUDIO_CLIPPED = "AUDIO_CLIPPED"            #: too many samples at full scale: pitches smear into distortion
+    AUDIO_BAD_RATE = "AUDIO_BAD_RATE"          #: a sample rate too low to carry the model's pitch range
+    AUDIO_TOO_LONG = "AUDIO_TOO_LONG"          #: longer than the configured bound (a runaway file)
+    AUDIO_TOO_SHORT = "AUDIO_TOO_SHORT"        #: shorter than one analysis frame

@@ -38,6 +38,9 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   say "installing the project into .venv (first time: about a minute)"
   .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
   .venv/bin/python -m pip install -q -e ".[test]" 2>&1 | grep -v '^WARNING: Location' || true
+  # basic-pitch (the default transcription backend) without its declared dependencies: they pull
+  # TensorFlow 2.15 and numpy<2; its packaged ONNX model runs on onnxruntime (a dependency above).
+  .venv/bin/python -m pip install -q --no-deps basic-pitch==0.4.0 2>&1 | grep -v '^WARNING: Location' || true
   .venv/bin/python -c 'import musim_spark, pyspark, deltalake' || die "install failed"
   touch "$stamp"
 fi

@@ -25,6 +25,7 @@ SPARK_MODULES = frozenset({
     "musim_spark.io.spark_io",    # DataFrames in and out of Delta tables
     "musim_spark.ingest.stage",   # the ingest stage's Spark job
     "musim_spark.sweep.stage",    # the similarity sweep's Spark job
+    "musim_spark.audio.stage",    # the transcribe stage's Spark job (GPU resource profile)
 })
 #: Top-level packages that mean "Spark": pyspark, and delta-spark's Python package (imports pyspark).
 SPARK_PACKAGES = ("pyspark", "delta")

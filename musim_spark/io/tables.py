@@ -244,6 +244,23 @@ _FEATURES = pa.schema(
     ]
 )
 
+# --- transcriptions: one row per track the transcribe stage processed (its incremental state) ----
+_TRANSCRIPTIONS = pa.schema(
+    [
+        _f("track_id", _STR, False),
+        _f("backend", _STR, False),         # basic-pitch | omnizart
+        _f("digest", _STR, False),          # audio hash + backend + settings (audio.rows.transcription_digest)
+        _f("wav_sha256", _STR),
+        _f("duration_s", _F64),             # end of the last transcribed note (s)
+        _f("notes", _I64),                  # rows written to transcribed_notes (0 when it failed)
+        _f("seconds", _F64),                # wall-clock time of the transcription in its task
+        _f("device", _STR),                 # cpu | cuda:N (what the model ran on)
+        _f("reason", _STR),                 # quarantine reason when it failed; null when fine
+        _f("detail", _STR),
+        _f("run_id", _STR, False),
+    ]
+)
+
 # --- runs: one row per (run, stage), what `musim status` lists ----------------------------------
 _RUNS = pa.schema(
     [
@@ -280,6 +297,9 @@ TABLES: Mapping[str, TableSpec] = types.MappingProxyType(
                       description="per-track similarity features and retrieval keys (the sweep's cache)"),
             TableSpec("matches", _MATCHES, keys=("query_track_id", "source"),
                       description="one row per (query, candidate original) kept by the sweep"),
+            TableSpec("transcriptions", _TRANSCRIPTIONS, keys=("track_id",),
+                      description="one row per transcribed track: audio hash, backend, device, time, "
+                                  "or why it failed (the transcribe stage's incremental state)"),
             TableSpec("runs", _RUNS, keys=("run_id", "stage"),
                       description="one row per stage of each run"),
         )
