@@ -45,6 +45,14 @@ def spark_conf_pairs(settings: SparkSettings, *, app_suffix: str = "") -> dict[s
     -------
     dict of str to str
         Explicit entries of ``settings.conf`` win over the ones derived from the other fields.
+        ``spark.submit.pyFiles`` (the package as a zip or wheel for the executors) is added to
+        ``spark.files`` as well, as ``spark-submit --py-files`` does.
+
+    Examples
+    --------
+    >>> pairs = spark_conf_pairs(SparkSettings(conf={"spark.submit.pyFiles": "/tmp/musim_spark.zip"}))
+    >>> pairs["spark.files"]
+    '/tmp/musim_spark.zip'
     """
     pairs = {
         "spark.app.name": f"{settings.app_name}{app_suffix}",
@@ -69,6 +77,14 @@ def spark_conf_pairs(settings: SparkSettings, *, app_suffix: str = "") -> dict[s
     if "delta" in jars.lower():
         pairs["spark.sql.extensions"] = _DELTA_EXTENSION
         pairs["spark.sql.catalog.spark_catalog"] = _DELTA_CATALOG
+    if extra.get("spark.submit.pyFiles"):
+        # What `spark-submit --py-files` does: the files also travel to the executors as spark.files.
+        # PySpark puts spark.submit.pyFiles on the Python workers' path but only spark.files ships
+        # them, so without this a session built here (`musim run --master spark://...`) would name a
+        # zip on the executors' path that never reached them.
+        files = [f for f in extra.get("spark.files", "").split(",") if f]
+        files += [f for f in extra["spark.submit.pyFiles"].split(",") if f and f not in files]
+        extra["spark.files"] = ",".join(files)
     pairs.update(extra)
     return pairs
 
