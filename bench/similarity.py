@@ -282,10 +282,47 @@ def balanced_threshold_f1(groups: list[tuple[np.ndarray, np.ndarray]], threshold
     return float(np.mean([prf(filled(sc, threshold) >= threshold, yy)[0] for sc, yy in groups]))
 
 
+def nonnegative_logistic(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """:func:`fit_logistic` with every facet weight >= 0: a facet that comes out negative (more
+    rhythm agreement making a pair less similar, which no reviewer could follow) is left out (weight
+    0) and the rest refitted. Returns (bias, w_melody, w_rhythm, w_chord)."""
+    keep = list(range(X.shape[1]))
+    while True:
+        w = fit_logistic(X[:, keep], y)
+        if (w[1:] >= 0).all() or len(keep) == 1:
+            break
+        keep.pop(int(np.argmin(w[1:])))
+    out = np.zeros(X.shape[1] + 1)
+    out[0] = w[0]
+    out[[k + 1 for k in keep]] = w[1:]
+    return out
+
+
+def facet_swaps(X: np.ndarray, y: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray, int]:
+    """Synthetic pairs that teach the combination what a copy claim rests on (the melody).
+
+    Covers keep their original's melody, chords and groove together, so a combination fitted on
+    covers alone lets chords and rhythm decide by themselves (chord 100 with melody 2 came out
+    "similar"). For every positive pair ``i`` and a random negative ``j`` of the calibration set:
+    ``(melody_j, rhythm_i, chord_i)`` is a negative (same chords and groove, another melody: the
+    issue's hard negative) and ``(melody_i, rhythm_j, chord_j)`` a positive (a copied melody in
+    another arrangement, the plagiarism case). Returns (X, y, number of pairs of each kind).
+    """
+    rng = np.random.default_rng(seed)
+    pos, neg = np.flatnonzero(y), np.flatnonzero(~y.astype(bool))
+    j = rng.choice(neg, size=pos.shape[0])
+    same_backing = np.column_stack([X[j, 0], X[pos, 1], X[pos, 2]])
+    copied_melody = np.column_stack([X[pos, 0], X[j, 1], X[j, 2]])
+    Xs = np.concatenate([same_backing, copied_melody])
+    ys = np.concatenate([np.zeros(pos.shape[0]), np.ones(pos.shape[0])]).astype(int)
+    return Xs, ys, int(pos.shape[0])
+
+
 def calibrate(cal_sets: list[list[dict]], base: SimilaritySettings) -> tuple[SimilaritySettings, dict]:
     """Per-facet thresholds on the significances (best mean F1 over the conditions, each facet's
-    headline positives: :data:`HEADLINE_KEY`), the logistic combination of the calibrated scores, and
-    its threshold (every own-original pair positive). Also the best thresholds on the aligned SHARE
+    headline positives: :data:`HEADLINE_KEY`), the logistic combination of the calibrated scores
+    (fitted on the pairs plus :func:`facet_swaps`), and its threshold (every own-original pair
+    positive; the facet swaps are a further condition). Also the best thresholds on the aligned SHARE
     (the pre-issue-10 score) and on the melody interval 3-gram Jaccard (the floor), to measure what
     the significance brings."""
     info = {}
@@ -313,11 +350,17 @@ def calibrate(cal_sets: list[list[dict]], base: SimilaritySettings) -> tuple[Sim
                             chord_threshold=th["chord"])
     X = np.stack([np.where(np.isfinite(v), v, 50.0) / 100.0
                   for v in (calibrated(cal_rows, f, s) for f in FACETS)], axis=1)
-    w = fit_logistic(X, y.astype(float))
+    Xs, ys, swapped = facet_swaps(X, y)
+    w = nonnegative_logistic(np.concatenate([X, Xs]), np.concatenate([y, ys]).astype(float))
     s = dataclasses.replace(s, combine_bias=round(float(w[0]), 3), combine_melody_weight=round(float(w[1]), 3),
                             combine_rhythm_weight=round(float(w[2]), 3), combine_chord_weight=round(float(w[3]), 3),
                             coefficient_threshold=0.0)
-    t, f1 = balanced_threshold([(coefficient(rows, s), labels(rows)) for rows in cal_sets])
+    from musim_spark.similarity.combine import similarity_coefficient
+
+    coef_swapped = np.array([similarity_coefficient(*(100.0 * row), settings=s) for row in Xs])
+    t, f1 = balanced_threshold([(coefficient(rows, s), labels(rows)) for rows in cal_sets]
+                               + [(coef_swapped, ys.astype(bool))])
+    info["facet_swaps"] = swapped
     s = dataclasses.replace(s, coefficient_threshold=round(t, 3))
     info["coefficient_threshold_mean_f1_cal"] = f1
     return s, info

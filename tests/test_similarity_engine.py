@@ -244,7 +244,8 @@ def test_a_missing_facet_is_no_evidence(original):
                 similarity_coefficient(*imputed, settings=S), abs=1e-12)
             with_50 = list(imputed)
             with_50[k] = 50.0
-            assert similarity_coefficient(*with_nan, settings=S) != similarity_coefficient(*with_50, settings=S)
+            if w[k] > 0:  # (a facet of weight 0, rhythm in the calibrated conf, changes nothing either way)
+                assert similarity_coefficient(*with_nan, settings=S) != similarity_coefficient(*with_50, settings=S)
     for missing in (float("nan"), None):
         assert math.isnan(similarity_coefficient(missing, 90.0, 90.0, settings=S))
     # end to end: a melody on one pitch has no triads, so its chord facet cannot be computed

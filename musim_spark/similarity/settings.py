@@ -177,13 +177,13 @@ class SimilaritySettings:
     min_chord_events: int = 4
     score_slope: float = 1.0
     melody_threshold: float = 4.0
-    rhythm_threshold: float = 3.0
-    chord_threshold: float = 2.0
-    combine_bias: float = -12.992
-    combine_melody_weight: float = 19.84
-    combine_rhythm_weight: float = 2.899
-    combine_chord_weight: float = 5.057
-    coefficient_threshold: float = -0.091
+    rhythm_threshold: float = 3.968
+    chord_threshold: float = 2.884
+    combine_bias: float = -10.886
+    combine_melody_weight: float = 17.348
+    combine_rhythm_weight: float = 0.0
+    combine_chord_weight: float = 3.438
+    coefficient_threshold: float = 0.575
 
     def __post_init__(self):
         object.__setattr__(self, "rhythm_group_weights", tuple(float(w) for w in self.rhythm_group_weights))
