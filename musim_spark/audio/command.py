@@ -9,7 +9,8 @@ the warehouse's write lock (:mod:`musim_spark.io.lock`).
 from __future__ import annotations
 
 import argparse
-import sys
+
+from ..writer_options import add_writer_options, holding_warehouse
 
 __all__ = ["add_arguments", "run"]
 
@@ -21,24 +22,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(needs its checkpoints); default: transcribe.backend of the configuration")
     parser.add_argument("--full", action="store_true",
                         help="transcribe every track again (default: only new or changed audio)")
-    parser.add_argument("--run-id", default=None,
-                        help="run id to record (default: a new one); the same id twice commits nothing twice")
-    parser.add_argument("--wait-lock", type=float, default=0.0, metavar="SECONDS",
-                        help="wait up to SECONDS for another run holding the warehouse (default: stop at once)")
+    add_writer_options(parser)
 
 
 def run(args: argparse.Namespace, config) -> int:
     """Run the stage; returns 0 (bad audio is quarantined, not a failure)."""
-    from ..io.lock import command_lock
-    from ..io.settings import DeltaSettings
     from ..io.tables import table_uri
-    from ..runs import new_run_id
     from .stage import run_transcribe_lazily
 
-    run_id = args.run_id or new_run_id()
-    with command_lock(args.warehouse, run_id=run_id, command="transcribe", wait_s=args.wait_lock,
-                      stale_after_s=DeltaSettings.from_config(config).lock_stale_after_s,
-                      warn=lambda line: print(f"musim transcribe: warning: {line}", file=sys.stderr)):
+    with holding_warehouse(args, config, "transcribe") as run_id:
         summary = run_transcribe_lazily(config, warehouse=args.warehouse, run_id=run_id, backend=args.backend,
                                         full=args.full)
     summary.print()

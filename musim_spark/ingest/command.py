@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import sys
 
 from ..errors import ParameterError
+
+from ..writer_options import add_writer_options, holding_warehouse
 
 __all__ = ["add_arguments", "run", "parse_share"]
 
@@ -49,22 +50,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-audio", action="store_true",
                         help="accept tracks without .wav (a set made with 'sample-data --no-audio'); "
                              "default: a track without audio is quarantined as WAV_MISSING")
-    parser.add_argument("--run-id", default=None,
-                        help="run id to record (default: a new one); the same id twice commits nothing twice")
     parser.add_argument("--allow-removals", type=_share, default=None, metavar="N%",
                         help="let this run remove up to N%% of the tracks in the warehouse (files gone or now "
                              "incomplete); default ingest.max_removed_share (10%%): more is refused as an "
                              "empty, unmounted or wrong --root")
-    parser.add_argument("--wait-lock", type=float, default=0.0, metavar="SECONDS",
-                        help="wait up to SECONDS for another run holding the warehouse (default: stop at once)")
+    add_writer_options(parser)
 
 
 def run(args: argparse.Namespace, config) -> int:
     """Run the stage; returns 0 (rejected inputs are quarantined, not failures)."""
-    from ..io.lock import command_lock
-    from ..io.settings import DeltaSettings
     from ..io.tables import table_uri
-    from ..runs import new_run_id
     from .settings import IngestSettings
     from .stage import run_ingest_lazily
 
@@ -73,11 +68,7 @@ def run(args: argparse.Namespace, config) -> int:
         settings = dataclasses.replace(settings, require_audio=False)
     if getattr(args, "allow_removals", None) is not None:
         settings = dataclasses.replace(settings, max_removed_share=args.allow_removals)
-    run_id = args.run_id or new_run_id()
-    # a stale lock taken over: one line, like every message of the CLI
-    with command_lock(args.warehouse, run_id=run_id, command="ingest", wait_s=getattr(args, "wait_lock", 0.0),
-                      stale_after_s=DeltaSettings.from_config(config).lock_stale_after_s,
-                      warn=lambda line: print(f"musim ingest: warning: {line}", file=sys.stderr)):
+    with holding_warehouse(args, config, "ingest") as run_id:
         # Spark starts only if there is something to parse: a rerun over unchanged data never pays the JVM start.
         summary = run_ingest_lazily(config, root=args.root, warehouse=args.warehouse, run_id=run_id,
                                     settings=settings)

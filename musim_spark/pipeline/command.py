@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import sys
+
+from ..writer_options import add_writer_options, holding_warehouse
 
 __all__ = ["add_arguments", "run"]
 
@@ -25,9 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-audio", action="store_true", help="accept tracks without .wav (MIDI-only delivery)")
     parser.add_argument("--allow-removals", type=lambda t: _share(parse_share, t), default=None, metavar="N%",
                         help="let ingest remove up to N%% of the stored tracks (default: ingest.max_removed_share)")
-    parser.add_argument("--run-id", default=None, help="run id (default: a new one); the same id twice commits nothing twice")
-    parser.add_argument("--wait-lock", type=float, default=0.0, metavar="SECONDS",
-                        help="wait up to SECONDS for another run holding the warehouse (default: stop at once)")
+    add_writer_options(parser)
 
 
 def _share(parse, text):
@@ -42,9 +41,6 @@ def _share(parse, text):
 def run(args: argparse.Namespace, config) -> int:
     """Run the pipeline; 0 on success (quarantined inputs are not failures)."""
     from ..ingest.settings import IngestSettings
-    from ..io.lock import command_lock
-    from ..io.settings import DeltaSettings
-    from ..runs import new_run_id
     from .stages import run_pipeline
 
     settings = IngestSettings.from_config(config)
@@ -52,10 +48,7 @@ def run(args: argparse.Namespace, config) -> int:
         settings = dataclasses.replace(settings, require_audio=False)
     if args.allow_removals is not None:
         settings = dataclasses.replace(settings, max_removed_share=args.allow_removals)
-    run_id = args.run_id or new_run_id()
-    with command_lock(args.warehouse, run_id=run_id, command="run", wait_s=args.wait_lock,
-                      stale_after_s=DeltaSettings.from_config(config).lock_stale_after_s,
-                      warn=lambda line: print(f"musim run: warning: {line}", file=sys.stderr)):
+    with holding_warehouse(args, config, "run") as run_id:
         summary = run_pipeline(config, root=args.root, warehouse=args.warehouse, run_id=run_id, source=args.source,
                                top_k=args.top_k, out=args.out, ingest_settings=settings,
                                progress=lambda line: print(line, flush=True))

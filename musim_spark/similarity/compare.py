@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError, ParameterError
+from ..errors import ParameterError
 from ..model import Piece
 from .calibration import calibrated_score
 from .combine import decide

@@ -13,7 +13,6 @@ import dataclasses
 
 import numpy as np
 
-from .align import Alignment
 
 __all__ = ["FacetResult", "nan_result", "transposition_candidates"]
 

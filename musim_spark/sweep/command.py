@@ -9,7 +9,8 @@ warehouse's write lock (:mod:`musim_spark.io.lock`).
 from __future__ import annotations
 
 import argparse
-import sys
+
+from ..writer_options import add_writer_options, holding_warehouse
 
 __all__ = ["add_arguments", "run"]
 
@@ -22,27 +23,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="matches kept per query (default: sweep.top_k of the configuration)")
     parser.add_argument("--full", action="store_true",
                         help="recompute every track's features and rescore every query (default: only new work)")
-    parser.add_argument("--run-id", default=None,
-                        help="run id to record (default: a new one); the same id twice commits nothing twice")
-    parser.add_argument("--wait-lock", type=float, default=0.0, metavar="SECONDS",
-                        help="wait up to SECONDS for another run holding the warehouse (default: stop at once)")
+    add_writer_options(parser)
 
 
 def run(args: argparse.Namespace, config) -> int:
     """Run the stage; returns 0 (tracks without features are quarantined, not failures)."""
     from ..errors import ParameterError
-    from ..io.lock import command_lock
-    from ..io.settings import DeltaSettings
     from ..io.tables import table_uri
-    from ..runs import new_run_id
     from .stage import run_similarity_lazily
 
     if args.top_k is not None and args.top_k < 1:
         raise ParameterError(f"--top-k must be >= 1, got {args.top_k}")
-    run_id = args.run_id or new_run_id()
-    with command_lock(args.warehouse, run_id=run_id, command="similarity", wait_s=args.wait_lock,
-                      stale_after_s=DeltaSettings.from_config(config).lock_stale_after_s,
-                      warn=lambda line: print(f"musim similarity: warning: {line}", file=sys.stderr)):
+    with holding_warehouse(args, config, "similarity") as run_id:
         summary = run_similarity_lazily(config, warehouse=args.warehouse, run_id=run_id, source=args.source,
                                         top_k=args.top_k, full=args.full, progress=lambda line: print(line, flush=True))
     summary.print()
