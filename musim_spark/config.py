@@ -25,13 +25,14 @@ import json
 import os
 import types
 from pathlib import Path
-from typing import Any, Mapping, TypeVar
+from typing import Any, ClassVar, Mapping, TypeVar
 
 import yaml
 
 from .errors import ParameterError
 
-__all__ = ["Config", "SparkSettings", "SECTIONS", "load_config", "section_dataclass", "default_conf_path"]
+__all__ = ["Config", "SparkSettings", "SECTIONS", "SectionSettings", "load_config", "section_dataclass",
+           "default_conf_path"]
 
 #: The top-level sections a configuration file may have (``base:`` aside). A stage that adds a
 #: section adds its name here; ``gpu`` is read by the GPU stages to come (conf/gpu.yaml).
@@ -193,6 +194,39 @@ def section_dataclass(cls: type[T], values: Mapping[str, Any], *, where: str = "
             f"{where or cls.__name__}: unknown setting(s) {unknown}; known: {sorted(names)}"
         )
     return cls(**{k: _thaw(v) for k, v in values.items()})
+
+
+class SectionSettings:
+    """Base of the settings dataclasses: ``from_config`` reads the section named ``SECTION``.
+
+    Library code never reads the file; the CLI and jobs call ``XSettings.from_config(config)`` once and
+    pass the result down. Subclasses are frozen dataclasses whose defaults equal the packaged
+    ``resources/defaults.yaml``; a subclass with nested or derived values overrides ``from_config``.
+
+    Examples
+    --------
+    >>> @dataclasses.dataclass(frozen=True)
+    ... class Demo(SectionSettings):
+    ...     SECTION = "demo"
+    ...     size: int = 3
+    >>> Demo.from_config(None)
+    Demo(size=3)
+    """
+
+    SECTION: ClassVar[str] = ""
+
+    @classmethod
+    def from_config(cls, config: "Config | None"):
+        """The ``SECTION`` section of a loaded configuration (defaults where absent; None: all defaults).
+
+        Raises
+        ------
+        ParameterError
+            An unknown key in the section (the message names the file and the section).
+        """
+        if config is None:
+            return cls()
+        return section_dataclass(cls, config.section(cls.SECTION), where=f"{config.path}: {cls.SECTION}")
 
 
 def load_config(path: str | os.PathLike | None = None, *, master: str | None = None) -> Config:

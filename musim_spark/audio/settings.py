@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..config import Config, section_dataclass
+from ..config import SectionSettings
 from ..errors import ParameterError
 
 __all__ = ["TranscribeSettings", "GpuSettings"]
 
 
 @dataclasses.dataclass(frozen=True)
-class TranscribeSettings:
+class TranscribeSettings(SectionSettings):
     """How audio becomes notes (:mod:`musim_spark.audio.transcribe`).
 
     Attributes
@@ -69,6 +69,8 @@ class TranscribeSettings:
         Tracks one Spark task transcribes (the model loads once per Python worker).
     """
 
+    SECTION = "transcribe"
+
     backend: str = "basic-pitch"
     chunk_s: float = 30.0
     overlap_s: float = 4.0
@@ -102,16 +104,10 @@ class TranscribeSettings:
             if int(getattr(self, name)) < 1:
                 raise ParameterError(f"transcribe.{name} must be >= 1, got {getattr(self, name)!r}")
 
-    @classmethod
-    def from_config(cls, config: Config | None) -> "TranscribeSettings":
-        """The ``transcribe`` section of a loaded configuration (defaults where absent)."""
-        if config is None:
-            return cls()
-        return section_dataclass(cls, config.section("transcribe"), where=f"{config.path}: transcribe")
 
 
 @dataclasses.dataclass(frozen=True)
-class GpuSettings:
+class GpuSettings(SectionSettings):
     """Whether model stages ask Spark for GPUs (``conf/gpu.yaml``).
 
     Attributes
@@ -123,6 +119,8 @@ class GpuSettings:
         GPUs per task (0.25: four model tasks share one GPU).
     """
 
+    SECTION = "gpu"
+
     enabled: bool = False
     task_gpu_amount: float = 0.25
 
@@ -131,9 +129,3 @@ class GpuSettings:
         if amount <= 0 or (amount > 1 and amount != int(amount)):  # Spark's own rule for task amounts
             raise ParameterError(f"gpu.task_gpu_amount must be in (0, 1] or a whole number, got {self.task_gpu_amount!r}")
 
-    @classmethod
-    def from_config(cls, config: Config | None) -> "GpuSettings":
-        """The ``gpu`` section of a loaded configuration (defaults where absent)."""
-        if config is None:
-            return cls()
-        return section_dataclass(cls, config.section("gpu"), where=f"{config.path}: gpu")

@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..config import Config, section_dataclass
+from ..config import SectionSettings
 from ..errors import ParameterError
 
 __all__ = ["ExportSettings"]
 
 
 @dataclasses.dataclass(frozen=True)
-class ExportSettings:
+class ExportSettings(SectionSettings):
     """What ``musim export`` writes besides the labels.
 
     Attributes
@@ -36,6 +36,8 @@ class ExportSettings:
         Bins of the score histograms of ``sweep.html``.
     """
 
+    SECTION = "export"
+
     report_pairs: int = 50
     plot_bins: int = 20
 
@@ -45,9 +47,3 @@ class ExportSettings:
         if int(self.plot_bins) < 2:
             raise ParameterError(f"export.plot_bins must be >= 2, got {self.plot_bins!r}")
 
-    @classmethod
-    def from_config(cls, config: Config | None) -> "ExportSettings":
-        """The ``export`` section of a loaded configuration (defaults where absent)."""
-        if config is None:
-            return cls()
-        return section_dataclass(cls, config.section("export"), where=f"{config.path}: export")

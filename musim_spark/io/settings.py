@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from ..config import Config, section_dataclass
+from ..config import SectionSettings
 from ..errors import ParameterError
 
 __all__ = ["DeltaSettings", "Engine", "ENGINES"]
@@ -26,7 +26,7 @@ ENGINES: tuple[str, ...] = ("auto", "spark", "delta-rs")
 
 
 @dataclasses.dataclass(frozen=True)
-class DeltaSettings:
+class DeltaSettings(SectionSettings):
     """The ``delta:`` section of the configuration.
 
     Attributes
@@ -39,6 +39,8 @@ class DeltaSettings:
         (:mod:`musim_spark.io.lock`; a lock of this host is stale as soon as its process is gone).
     """
 
+    SECTION = "delta"
+
     engine: Engine = "auto"
     lock_stale_after_s: float = 86400.0
 
@@ -48,20 +50,3 @@ class DeltaSettings:
         if not self.lock_stale_after_s > 0:
             raise ParameterError(f"delta.lock_stale_after_s must be > 0, got {self.lock_stale_after_s}")
 
-    @classmethod
-    def from_config(cls, config: Config | None) -> "DeltaSettings":
-        """The settings of ``config``'s ``delta:`` section (unknown keys refused).
-
-        Parameters
-        ----------
-        config : musim_spark.config.Config or None
-            None: the dataclass defaults (the same as the packaged ``resources/defaults.yaml``).
-
-        Raises
-        ------
-        ParameterError
-            On an unknown key or a bad value.
-        """
-        if config is None:
-            return cls()
-        return section_dataclass(cls, config.section("delta"), where=f"{config.path}: delta")

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..config import Config, section_dataclass
+from ..config import SectionSettings
 from ..errors import ParameterError
 
 __all__ = ["RetrievalSettings"]
 
 
 @dataclasses.dataclass(frozen=True)
-class RetrievalSettings:
+class RetrievalSettings(SectionSettings):
     """Shingles, index and candidate budget of the catalog sweep's candidate retrieval.
 
     Attributes
@@ -63,6 +63,8 @@ class RetrievalSettings:
         At least this many candidates per track (small catalogs).
     """
 
+    SECTION = "retrieval"
+
     pitch_gram_notes: int = 5
     joint_gram_notes: int = 5
     max_deletions: int = 2
@@ -102,20 +104,3 @@ class RetrievalSettings:
 
         return int(min(n_originals, max(self.min_candidates, math.ceil(self.candidate_share * n_originals))))
 
-    @classmethod
-    def from_config(cls, config: Config | None) -> "RetrievalSettings":
-        """The ``retrieval`` section of a loaded configuration (defaults where absent).
-
-        Parameters
-        ----------
-        config : musim_spark.config.Config or None
-            None gives the dataclass defaults.
-
-        Raises
-        ------
-        ParameterError
-            An unknown key in the section (the message names the file).
-        """
-        if config is None:
-            return cls()
-        return section_dataclass(cls, config.section("retrieval"), where=f"{config.path}: retrieval")

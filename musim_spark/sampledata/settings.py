@@ -15,14 +15,14 @@ import dataclasses
 from pathlib import Path
 from typing import Mapping
 
-from ..config import Config, section_dataclass
+from ..config import Config, SectionSettings
 from .plan import DEFAULT_GENRE_MIX
 
 __all__ = ["SampleDataSettings"]
 
 
 @dataclasses.dataclass(frozen=True)
-class SampleDataSettings:
+class SampleDataSettings(SectionSettings):
     """The ``sample_data`` section of the configuration.
 
     Attributes
@@ -44,6 +44,8 @@ class SampleDataSettings:
     songs, regular, seed : int
         Defaults of the CLI options.
     """
+
+    SECTION = "sample_data"
 
     pop909_dir: str = "../shared/data/pop909"
     soundfont: str | None = None
@@ -68,10 +70,7 @@ class SampleDataSettings:
         ParameterError
             On a key the section does not have.
         """
-        if config is None:
-            s = cls()
-        else:
-            s = section_dataclass(cls, config.section("sample_data"), where=f"{config.path}: sample_data")
+        s = super().from_config(config)
         return dataclasses.replace(s, pop909_dir=_absolute(s.pop909_dir), soundfont=_absolute(s.soundfont))
 
 

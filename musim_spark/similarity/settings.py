@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..config import Config, section_dataclass
+from ..config import SectionSettings
 
 __all__ = ["SimilaritySettings"]
 
 
 @dataclasses.dataclass(frozen=True)
-class SimilaritySettings:
+class SimilaritySettings(SectionSettings):
     """Tolerances, alignment scores, thresholds.
 
     Attributes
@@ -119,6 +119,8 @@ class SimilaritySettings:
         ``isSimilar`` = coefficient >= this.
     """
 
+    SECTION = "similarity"
+
     onset_tolerance_s: float = 0.03
     n_transpositions: int = 3
     melody_same_rate: float = 0.8
@@ -189,20 +191,3 @@ class SimilaritySettings:
         object.__setattr__(self, "rhythm_group_weights", tuple(float(w) for w in self.rhythm_group_weights))
         object.__setattr__(self, "melody_partial_intervals", tuple(int(w) for w in self.melody_partial_intervals))
 
-    @classmethod
-    def from_config(cls, config: Config | None) -> "SimilaritySettings":
-        """The ``similarity`` section of a loaded configuration (defaults where absent).
-
-        Parameters
-        ----------
-        config : musim_spark.config.Config or None
-            None gives the dataclass defaults.
-
-        Raises
-        ------
-        ParameterError
-            An unknown key in the section (the message names the file).
-        """
-        if config is None:
-            return cls()
-        return section_dataclass(cls, config.section("similarity"), where=f"{config.path}: similarity")

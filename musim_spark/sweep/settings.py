@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..config import Config, section_dataclass
+from ..config import SectionSettings
 from ..errors import ParameterError
 
 __all__ = ["SweepSettings"]
 
 
 @dataclasses.dataclass(frozen=True)
-class SweepSettings:
+class SweepSettings(SectionSettings):
     """How much the sweep keeps and how it cuts the work into Spark tasks.
 
     Attributes
@@ -33,6 +33,8 @@ class SweepSettings:
         Seconds between progress lines of a long phase (tasks done of total, rate, time left).
     """
 
+    SECTION = "sweep"
+
     top_k: int = 10
     tracks_per_task: int = 200
     queries_per_task: int = 100
@@ -44,9 +46,3 @@ class SweepSettings:
             if int(getattr(self, name)) < 1:
                 raise ParameterError(f"sweep.{name} must be >= 1, got {getattr(self, name)!r}")
 
-    @classmethod
-    def from_config(cls, config: Config | None) -> "SweepSettings":
-        """The ``sweep`` section of a loaded configuration (defaults where absent)."""
-        if config is None:
-            return cls()
-        return section_dataclass(cls, config.section("sweep"), where=f"{config.path}: sweep")
