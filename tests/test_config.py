@@ -45,7 +45,9 @@ def test_base_chain_overrides_and_merges():
     local = load_config(root / "local.yaml")
     # gpu.yaml -> cluster.yaml -> local.yaml: values from all three, nearest wins, conf maps merge
     assert gpu.spark.master == cluster.spark.master != local.spark.master
-    assert gpu.spark.conf["spark.task.resource.gpu.amount"] == "0.25"
+    assert gpu.spark.conf["spark.executor.resource.gpu.amount"] == "1"
+    # GPUs per task only through the model stages' resource profile, never for every task
+    assert "spark.task.resource.gpu.amount" not in gpu.spark.conf and gpu.section("gpu")["task_gpu_amount"] == 0.25
     assert gpu.spark.conf["spark.executor.cores"] == cluster.spark.conf["spark.executor.cores"]
     assert gpu.spark.conf["spark.python.worker.reuse"] == local.spark.conf["spark.python.worker.reuse"]
     assert gpu.fingerprint != cluster.fingerprint

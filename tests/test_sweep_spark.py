@@ -57,13 +57,18 @@ def test_sweep_finds_every_cover_original_and_reruns_only_new_work(spark, datase
     late_dir = next(dataset.rglob(f"{late}.mid")).parent
     shelf = tmp_path / "shelf"
     shutil.move(str(late_dir), str(shelf))
+    # ... and one regular original, delivered last: every other query is then scored against it only
+    late_org = sorted(t for t, o in truth.items() if not o and t.startswith("Regular"))[0]
+    org_dir = next(dataset.rglob(f"{late_org}.mid")).parent
+    org_shelf = tmp_path / "org_shelf"
+    shutil.move(str(org_dir), str(org_shelf))
     warehouse = tmp_path / "wh"
     ingest = dict(settings=IngestSettings(require_audio=False))
     run_ingest(spark, load_config(), root=dataset, warehouse=warehouse, run_id=new_run_id(), **ingest)
     run1, s1 = _sweep(spark, warehouse, top_k=3)
     rows = _matches(warehouse)
     assert rows and all(r["query_track_id"] != r["original_track_id"] for r in rows)   # never itself
-    originals = {t for t, o in truth.items() if not o}
+    originals = {t for t, o in truth.items() if not o and t != late_org}
     assert {r["original_track_id"] for r in rows} <= originals                        # covers are no candidates
     best = {r["query_track_id"]: r for r in rows if r["rank"] == 1}
     present = {t: o for t, o in covers.items() if t != late}
@@ -119,3 +124,27 @@ def test_sweep_finds_every_cover_original_and_reruns_only_new_work(spark, datase
     keys = [(r["query_track_id"], r["original_track_id"]) for r in after]
     assert len(keys) == len(set(keys))                        # no pair twice after the failed attempt
     assert sorted(k for k in keys if k[0] != late) == sorted((r["query_track_id"], r["original_track_id"]) for r in rows)
+
+    # the late original arrives: it is the only track computed and scored against all; every other
+    # query is scored against it alone and merged with its stored rows (no pair twice, ranks 1..n)
+    shutil.move(str(org_shelf), str(org_dir))
+    run_ingest(spark, load_config(), root=dataset, warehouse=warehouse, run_id=new_run_id(), **ingest)
+    run4, s4 = _sweep(spark, warehouse, top_k=3)
+    assert s4.plan.startswith("features to compute 1, removed 0; queries: 1 against all")
+    assert "against 1 new or changed originals" in s4.plan and not s4.plan.endswith("0 against 1 new or changed originals")
+    final = _matches(warehouse)
+    keys = [(r["query_track_id"], r["original_track_id"]) for r in final]
+    assert len(keys) == len(set(keys))
+    per_q = {}
+    for r in final:
+        per_q.setdefault(r["query_track_id"], []).append(r["rank"])
+    assert all(sorted(v) == list(range(1, len(v) + 1)) and len(v) <= 3 for v in per_q.values())
+    assert late_org in per_q                                  # the new original is a query too
+    before = {(r["query_track_id"], r["original_track_id"]) for r in after}
+    # a kept pair that does not involve the new original is the stored row, unchanged
+    for r in final:
+        if late_org not in (r["query_track_id"], r["original_track_id"]):
+            assert (r["query_track_id"], r["original_track_id"]) in before and r["run_id"] != run4
+    # covers still rank their own original first
+    best = {r["query_track_id"]: r["original_track_id"] for r in final if r["rank"] == 1}
+    assert all(best[t] == o for t, o in covers.items())

@@ -476,20 +476,26 @@ def _score(spark, feats: DataFrame, cands: DataFrame, plan: SweepPlan, *, wareho
     left = cands.join(o_feats, "original_track_id").repartition(n_parts, "query_track_id")
     right = q_feats.repartition(n_parts, "query_track_id")
     partial = set(plan.queries_partial)
-    stored = {}
+    stored: dict = {}
     if partial:
         m_uri = table_uri(warehouse, "matches")
         if table_exists(m_uri):
             # only the partial queries' kept rows (top_k each), for the merge
-            for r in read_arrow(m_uri, filter=[("source", "=", source)]).to_pylist():
-                if r["query_track_id"] in partial:
-                    stored.setdefault(r["query_track_id"], []).append(r)
+            import pyarrow.compute as pc
+
+            kept = read_arrow(m_uri, filter=[("source", "=", source)])
+            kept = kept.filter(pc.is_in(kept["query_track_id"], value_set=pa.array(sorted(partial), pa.string())))
+            for r in kept.to_pylist():
+                stored.setdefault(r["query_track_id"], []).append(r)
+    # shipped once per executor, not inside every task's closure
+    stored_b = spark.sparkContext.broadcast(stored)
     top_k = sweep.top_k
     decoded: dict = {}
 
     def score_group(left_pdf, right_pdf):
         import pandas as pd
 
+        stored = stored_b.value
         if right_pdf.empty or left_pdf.empty and right_pdf["query_track_id"].iloc[0] not in stored:
             return pd.DataFrame(columns=MATCH_SCHEMA.names)
         qid = str(right_pdf["query_track_id"].iloc[0])
