@@ -43,7 +43,8 @@ FEATURES = ("onset_peak", "amplitude", "log_duration", "pitch", "before", "rise"
 #: The fitted logistic model: per feature (mean, scale, weight) on standardised features, and the
 #: intercept. Fit by ``bench/fit_note_filter.py`` (dev set: ``sample-data --songs 2 --seed 0``,
 #: candidates of basic-pitch at onset 0.5 / frame 0.3 / 58 ms, label: matched by a truth note at
-#: 50 ms); do not edit by hand, rerun the script.
+#: 50 ms); do not edit by hand, rerun the script (and bump ``rows.TRANSCRIBE_VERSION``: the
+#: coefficients are not among the settings, so stored transcriptions would not be redone).
 COEF = {
     "onset_peak": (0.597446, 0.142485, 1.3751),
     "amplitude": (0.524378, 0.121846, 0.234152),
