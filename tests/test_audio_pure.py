@@ -340,3 +340,80 @@ def test_dual_mono_stereo_skips_the_centre_pass():
 
     cols = transcribe_array(np.stack([y, y], axis=1), Counting(), NO_DRUMS)
     assert len(calls) == 1 and _f1(MELODY, _est(cols, "melody")) >= 0.9
+
+
+# --- note filter and onset lag (pure, synthetic activations) -------------------------------------
+
+from musim_spark.audio import notefilter  # noqa: E402
+from musim_spark.audio.backends import shift_onsets  # noqa: E402
+
+_T = 300
+_TIMES = np.arange(_T) * 256 / 22050
+
+
+def _acts():
+    return np.zeros((_T, 88)), np.zeros((_T, 88))
+
+
+def _cand(f0, f1, pitch, amp=0.7):
+    return [_TIMES[f0], _TIMES[f1], pitch, amp]
+
+
+def test_note_features_see_a_restrike_and_a_chord():
+    note, onset = _acts()
+    note[20:200, 60 - 21] = 0.8; onset[20, 60 - 21] = 0.9        # a held C4 ...
+    onset[120, 60 - 21] = 0.4                                     # ... "struck" again at frame 120
+    for p in (64, 67):                                            # a chord starting with the C4
+        note[20:60, p - 21] = 0.7; onset[20, p - 21] = 0.9
+    cands = np.array([_cand(20, 118, 60), _cand(120, 200, 60), _cand(20, 60, 64), _cand(20, 60, 67)])
+    f = notefilter.note_features(cands, note, onset, times=_TIMES)
+    col = {name: i for i, name in enumerate(notefilter.FEATURES)}
+    assert f[0, col["before"]] == 0.0 and f[1, col["before"]] == pytest.approx(0.8)   # already sounding
+    assert f[1, col["continues"]] == 1.0 and f[0, col["continues"]] == 0.0
+    assert f[0, col["onsets_with"]] == 2 and f[1, col["onsets_with"]] == 0
+    assert f[0, col["onset_peak"]] == pytest.approx(0.9) and f[1, col["onset_peak"]] == pytest.approx(0.4)
+    assert f[0, col["pitch"]] == 0.0 and f[2, col["pitch"]] == pytest.approx(4 / 24)
+    keep = notefilter.keep_mask(cands, note, onset, times=_TIMES, threshold=0.3)
+    assert keep.tolist() == [True, False, True, True]
+    # threshold 0: the filter is off
+    assert notefilter.keep_mask(cands, note, onset, times=_TIMES, threshold=0.0).all()
+
+
+def test_note_probability_rises_with_the_onset_peak_and_falls_when_already_sounding():
+    base = np.tile([notefilter.COEF[f][0] for f in notefilter.FEATURES], (3, 1))
+    i, j = notefilter.FEATURES.index("onset_peak"), notefilter.FEATURES.index("before")
+    base[1, i] += 0.3
+    base[2, j] += 0.3
+    p = notefilter.note_probability(base)
+    assert p[1] > p[0] > p[2]
+    assert np.all((p > 0) & (p < 1))
+
+
+def test_dropped_restrikes_extend_the_note_they_continue():
+    notes = np.array([[0.0, 1.0, 60, 0.8],
+                      [1.03, 2.0, 60, 0.5],    # a false re-strike, continues the first
+                      [2.02, 2.5, 60, 0.5],    # and again: continues the merged note
+                      [1.03, 1.5, 64, 0.5],    # dropped, no kept 64 before it: gone
+                      [3.0, 4.0, 60, 0.8],     # a real new note
+                      [4.5, 5.0, 60, 0.5]])    # dropped, 0.5 s after the last 60 ended: gone
+    keep = np.array([True, False, False, False, True, False])
+    out = notefilter.merge_dropped(notes, keep)
+    assert out.tolist() == [[0.0, 2.5, 60.0, 0.8], [3.0, 4.0, 60.0, 0.8]]
+    assert notefilter.merge_dropped(notes, np.ones(6, bool)).tolist() == notes.tolist()
+
+
+def test_shift_onsets_moves_starts_earlier_within_bounds():
+    notes = np.array([[1.0, 2.0, 60, 0.5], [0.005, 0.5, 62, 0.5], [3.0, 3.01, 64, 0.5]])
+    out = shift_onsets(notes, 0.02)
+    assert out[:, 0].tolist() == pytest.approx([0.98, 0.0, 2.98])
+    assert out[:, 1].tolist() == notes[:, 1].tolist()
+    assert shift_onsets(notes, 0.0).tolist() == notes.tolist()
+    assert np.all(shift_onsets(notes, 0.1)[:, 0] <= notes[:, 1])
+
+
+def test_note_filter_settings_are_checked():
+    with pytest.raises(ParameterError, match="note_filter"):
+        TranscribeSettings(note_filter=1.0)
+    with pytest.raises(ParameterError, match="onset_shift_ms"):
+        TranscribeSettings(onset_shift_ms=-5)
+    assert TranscribeSettings(note_filter=0.0).note_filter == 0.0

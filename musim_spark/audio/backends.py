@@ -31,10 +31,11 @@ from typing import Protocol
 import numpy as np
 
 from ..errors import ModelError, ParameterError
+from .notefilter import keep_mask, merge_dropped
 from .settings import TranscribeSettings
 
 __all__ = ["Backend", "BasicPitchBackend", "OmnizartBackend", "BACKENDS", "get_backend", "onnx_session",
-           "basic_pitch_model_path", "choose_providers"]
+           "basic_pitch_model_path", "choose_providers", "shift_onsets"]
 
 
 class Backend(Protocol):
@@ -145,6 +146,24 @@ def _model_frames_to_time(n_frames: int) -> np.ndarray:
     return times - window_offset * np.floor(np.arange(n_frames) / fps_frames)
 
 
+def shift_onsets(notes: np.ndarray, shift_s: float) -> np.ndarray:
+    """Notes with their onsets moved ``shift_s`` earlier (never before 0, never past their end).
+
+    A model hears a note once its attack has risen: on the generated sets basic-pitch's onsets lag
+    the MIDI note-on by a median 10 ms (piano) to 30 ms (voice, strings), see
+    ``bench/results/transcription.md``; ``transcribe.onset_shift_ms`` takes that lag back.
+
+    Examples
+    --------
+    >>> shift_onsets(np.array([[1.0, 2.0, 60, 0.5], [0.01, 0.5, 62, 0.5]]), 0.02).tolist()
+    [[0.98, 2.0, 60.0, 0.5], [0.0, 0.5, 62.0, 0.5]]
+    """
+    notes = np.array(notes, dtype=np.float64).reshape(-1, 4)
+    if shift_s and notes.size:
+        notes[:, 0] = np.clip(notes[:, 0] - shift_s, 0.0, notes[:, 1])
+    return notes
+
+
 class BasicPitchBackend:
     """Spotify's basic-pitch (ICASSP 2022) through its packaged ONNX model.
 
@@ -192,7 +211,9 @@ class BasicPitchBackend:
         return result
 
     def notes(self, y: np.ndarray, settings: TranscribeSettings) -> np.ndarray:
-        """Polyphonic notes of ``y`` (basic-pitch's own note decoding, with its melodia trick)."""
+        """Polyphonic notes of ``y``: basic-pitch's own note decoding (with its melodia trick), then
+        the note filter (:mod:`.notefilter`, ``settings.note_filter``) and the onset lag taken back
+        (:func:`shift_onsets`, ``settings.onset_shift_ms``)."""
         act = self.activations(y, settings)
         if act["note"].shape[0] < 3:
             return np.zeros((0, 4))
@@ -208,6 +229,9 @@ class BasicPitchBackend:
         times = _model_frames_to_time(act["note"].shape[0] + 1)
         ev[:, 0] = times[ev[:, 0].astype(int)]
         ev[:, 1] = times[np.minimum(ev[:, 1].astype(int), times.size - 1)]
+        # The note filter reads the activations around each onset: before the onsets move.
+        ev = merge_dropped(ev, keep_mask(ev, act["note"], act["onset"], times=times, threshold=settings.note_filter))
+        ev = shift_onsets(ev, settings.onset_shift_ms / 1000.0)
         return ev[np.lexsort((ev[:, 2], ev[:, 0]))]
 
 

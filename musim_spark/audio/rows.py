@@ -31,7 +31,7 @@ __all__ = ["TRANSCRIBE_VERSION", "DESCRIPTOR_SCHEMA", "RESULT_SCHEMA", "NOTE_TYP
            "transcription_digest", "transcribe_batch"]
 
 #: Bumped when transcription changes in a way the settings do not show: stored ones are redone.
-TRANSCRIBE_VERSION = "2026-12-02.1"
+TRANSCRIBE_VERSION = "2026-12-02.2"
 
 DESCRIPTOR_SCHEMA = pa.schema([
     pa.field("track_id", pa.string(), False),

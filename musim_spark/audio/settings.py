@@ -47,6 +47,12 @@ class TranscribeSettings(SectionSettings):
         basic-pitch's note onset and sustain activation thresholds (0-1).
     min_note_ms : float
         Shorter notes are dropped.
+    note_filter : float
+        Candidate notes whose probability of being a real onset (:mod:`.notefilter`, a logistic
+        model over the activations around the onset) is below this are dropped (0: keep all).
+    onset_shift_ms : float
+        Transcribed onsets are moved this much earlier: the model hears a note once its attack
+        has risen, after the note-on (0-100 ms).
     overtone_ratio : float
         A note quieter than this times a note 12/19/24/28 semitones below it, starting with it, is
         an overtone and dropped (0: keep every note).
@@ -78,9 +84,11 @@ class TranscribeSettings(SectionSettings):
     min_sample_rate: int = 8000
     silence_dbfs: float = -60.0
     clip_fraction: float = 0.01
-    onset_threshold: float = 0.7
+    onset_threshold: float = 0.5
     frame_threshold: float = 0.3
     min_note_ms: float = 58.0
+    note_filter: float = 0.3
+    onset_shift_ms: float = 20.0
     overtone_ratio: float = 0.7
     melody_min_pitch: int = 55
     melody_min_amplitude: float = 0.25
@@ -100,6 +108,10 @@ class TranscribeSettings(SectionSettings):
         for name in ("onset_threshold", "frame_threshold", "clip_fraction"):
             if not 0.0 < float(getattr(self, name)) <= 1.0:
                 raise ParameterError(f"transcribe.{name} must be in (0, 1], got {getattr(self, name)!r}")
+        if not 0.0 <= float(self.note_filter) < 1.0:
+            raise ParameterError(f"transcribe.note_filter must be in [0, 1), got {self.note_filter!r}")
+        if not 0.0 <= float(self.onset_shift_ms) <= 100.0:
+            raise ParameterError(f"transcribe.onset_shift_ms must be in [0, 100], got {self.onset_shift_ms!r}")
         for name in ("tracks_per_task", "min_sample_rate"):
             if int(getattr(self, name)) < 1:
                 raise ParameterError(f"transcribe.{name} must be >= 1, got {getattr(self, name)!r}")
