@@ -26,16 +26,76 @@ References
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 from numba import njit
 
 from ..errors import ParameterError
 
-__all__ = ["Alignment", "local_alignments", "local_alignments_factored", "sw_score", "sw_score_numpy"]
+__all__ = ["Alignment", "local_alignments", "local_alignments_factored", "sw_score", "sw_score_numpy",
+           "TRACEBACK_MAX_CELLS", "PROFILE_MAX_CELLS", "checkpoint_block", "traceback_bytes"]
 
 #: Substitution value that forbids a cell (a blocked row/column); far below any real score.
 _BLOCKED = -1.0e6
+
+#: Cells ``(n + 1) (m + 1)`` of an alignment up to which its path is traced from a full traceback
+#: matrix (one byte per cell: 32 MiB at most, the fast path of every song-length pair); above it
+#: the kernels keep DP rows at checkpoints and recompute one block of rows at a time while
+#: tracing back (:func:`checkpoint_block`): the same path, to the bit, in memory that grows with
+#: ``sqrt(n) m`` instead of ``n m``, for about one more forward pass over the rows the path spans.
+#: An implementation detail (results do not depend on it), so a constant and not a setting.
+TRACEBACK_MAX_CELLS = 1 << 25
+
+#: Floats up to which the rhythm/chord kernels gather the factored table's rows on b's items once
+#: (a profile ``[Ua, m]``: a cell then reads its score with one load); above it (a sequence with
+#: thousands of distinct contexts against a long one) each row is gathered as it is computed.
+#: 32 MiB at most; the scores are the same either way.
+PROFILE_MAX_CELLS = 1 << 22
+
+
+def checkpoint_block(n: int) -> int:
+    """Rows per block of the checkpointed traceback of an ``n``-row alignment: ``ceil(4 sqrt(n))``.
+
+    Memory is ``c (n / B + 1)`` checkpoint rows of 8-byte floats (``c`` = 2 for the rhythm/chord
+    kernel, 3 for melody's) plus ``B + 1`` traceback rows of bytes, each ``m + 1`` long; ``B = 4
+    sqrt(n)`` makes the two about equal (for ``c = 2``), ``8 sqrt(n) (m + 1)`` bytes in all.
+
+    Examples
+    --------
+    >>> checkpoint_block(20_000), checkpoint_block(1)
+    (566, 4)
+    """
+    return max(1, int(math.ceil(4.0 * math.sqrt(max(int(n), 0)))))
+
+
+def traceback_bytes(n: int, m: int, *, rows_kept: int = 2, max_cells: int | None = None,
+                    block: int | None = None) -> int:
+    """Bytes a path-tracing kernel allocates for an ``n x m`` alignment beyond its O(n + m) vectors:
+    the full traceback matrix up to ``max_cells`` cells (default :data:`TRACEBACK_MAX_CELLS`), else
+    the checkpoints (``rows_kept`` float rows each) and one block's traceback bytes.
+
+    Examples
+    --------
+    >>> traceback_bytes(1000, 1000)                      # full matrix: one byte per cell
+    1002001
+    >>> traceback_bytes(50_000, 50_000) < 50_000 ** 2 // 30
+    True
+    """
+    cells = (n + 1) * (m + 1)
+    if cells <= (TRACEBACK_MAX_CELLS if max_cells is None else max_cells):
+        return cells
+    b = checkpoint_block(n) if block is None else int(block)
+    return rows_kept * 8 * ((n - 1) // b + 1) * (m + 1) + (b + 1) * (m + 1)
+
+
+def _use_checkpoints(n: int, m: int, max_cells: int | None, block: int | None) -> int:
+    """Rows per block when the path is traced with checkpoints, 0 for the full matrix."""
+    if (n + 1) * (m + 1) <= (TRACEBACK_MAX_CELLS if max_cells is None else max_cells):
+        return 0
+    if block is not None and block < 1:
+        raise ParameterError(f"block must be >= 1, got {block}")
+    return checkpoint_block(n) if block is None else int(block)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,20 +205,23 @@ def _sw_affine(S, gap_open, gap_extend):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _sw_affine_table(table, ia, ib, blk_a, blk_b, gap_open, gap_extend):  # pragma: no cover - compiled
+def _sw_affine_table(table, ia, ib, blk_a, blk_b, gap_open, gap_extend, max_prof):  # pragma: no cover - compiled
     """:func:`_sw_affine` over ``S[i, j] = table[ia[i], ib[j]]``, cells of blocked rows (``blk_a``)
     or columns (``blk_b``) reading ``_BLOCKED`` (what :func:`_block` writes into S): the same
     operations on the same values and the same choices on ties, so the same alignment, without
     building S. One traceback byte per cell (bits 0-1 the move into H, bit 2 E extended, bit 3 F
     extended), one row of H and F updated in place, and the table's rows gathered on b's items
-    (blocked columns included) so that a cell reads its score with one load."""
+    (blocked columns included) so that a cell reads its score with one load: all of them once
+    when they are at most ``max_prof`` floats, else each row as it is computed."""
     n = ia.shape[0]
     m = ib.shape[0]
     neg = -1e18
-    prof = np.empty((table.shape[0], m))
-    for u in range(table.shape[0]):
-        for j in range(m):
-            prof[u, j] = _BLOCKED if blk_b[j] else table[u, ib[j]]
+    use_prof = table.shape[0] * m <= max_prof
+    prof = np.empty((table.shape[0] if use_prof else 1, m))
+    if use_prof:
+        for u in range(table.shape[0]):
+            for j in range(m):
+                prof[u, j] = _BLOCKED if blk_b[j] else table[u, ib[j]]
     blocked_row = np.full(m, _BLOCKED)
     H = np.zeros(m + 1)
     F = np.full(m + 1, neg)
@@ -167,7 +230,11 @@ def _sw_affine_table(table, ia, ib, blk_a, blk_b, gap_open, gap_extend):  # prag
     bi = 0
     bj = 0
     for i in range(1, n + 1):
-        row = blocked_row if blk_a[i - 1] else prof[ia[i - 1]]
+        if use_prof:
+            row = blocked_row if blk_a[i - 1] else prof[ia[i - 1]]
+        else:
+            row = prof[0]
+            _gather_row(row, table, ia[i - 1], ib, blk_a[i - 1], blk_b)
         E = neg
         hl = 0.0            # H[i, j - 1]
         d = 0.0             # H[i - 1, j - 1]
@@ -237,6 +304,148 @@ def _sw_affine_table(table, ia, ib, blk_a, blk_b, gap_open, gap_extend):  # prag
             ext = TB[i, j] & 8
             i -= 1
             if ext == 0:
+                state = 0
+    return best, rows[:k][::-1].copy(), cols[:k][::-1].copy()
+
+
+@njit(cache=True, inline="always")
+def _table_row(row, H, F, jmax, gap_open, gap_extend, tb, want_tb, best):  # pragma: no cover - compiled
+    """One row of :func:`_sw_affine_table`'s recurrence on columns ``1..jmax`` (the same operations
+    in the same order): ``row[j - 1]`` the row's substitution scores, ``H``/``F`` the row above,
+    updated in place; traceback bytes into ``tb[j]`` when ``want_tb``. Returns the running best and
+    the column where this row raised it (0: not raised)."""
+    neg = -1e18
+    E = neg
+    hl = 0.0            # H[i, j - 1]
+    d = 0.0             # H[i - 1, j - 1]
+    bj = 0
+    for j in range(1, jmax + 1):
+        up = H[j]
+        e_open = hl - gap_open
+        e_ext = E - gap_extend
+        t = 0
+        if e_ext > e_open:
+            E = e_ext
+            t = 4
+        else:
+            E = e_open
+        f_open = up - gap_open
+        f_ext = F[j] - gap_extend
+        if f_ext > f_open:
+            f = f_ext
+            t |= 8
+        else:
+            f = f_open
+        F[j] = f
+        dd = d + row[j - 1]
+        h = 0.0
+        if dd > h:
+            h = dd
+            t |= 1
+        if E > h:
+            h = E
+            t = (t & 12) | 2
+        if f > h:
+            h = f
+            t = (t & 12) | 3
+        H[j] = h
+        if want_tb:
+            tb[j] = t
+        d = up
+        hl = h
+        if h > best:
+            best = h
+            bj = j
+    return best, bj
+
+
+@njit(cache=True, inline="always")
+def _gather_row(out, table, u, ib, blocked_row, blk_b):  # pragma: no cover - compiled
+    """``out[j] = table[u, ib[j]]`` (``_BLOCKED`` in blocked columns, all of it in a blocked row):
+    the row :func:`_sw_affine_table` reads from its profile."""
+    m = ib.shape[0]
+    if blocked_row:
+        for j in range(m):
+            out[j] = _BLOCKED
+    else:
+        for j in range(m):
+            out[j] = _BLOCKED if blk_b[j] else table[u, ib[j]]
+
+
+@njit(cache=True)
+def _sw_affine_table_ckpt(table, ia, ib, blk_a, blk_b, gap_open, gap_extend, block):  # pragma: no cover - compiled
+    """:func:`_sw_affine_table` in memory linear in ``m`` per block of rows: the same alignment.
+
+    The forward pass keeps one row of H and F, and a copy of them before every ``block``-th row
+    (the checkpoints; no traceback bytes, no profile: each row's scores are gathered from the
+    table as it is computed). The traceback then recomputes, from its checkpoint, the block of
+    rows it is in (only up to its current row and column: the path moves up and left), with one
+    traceback byte per cell of that block, and moves on to the block above when it leaves it.
+    Every cell is computed by the same operations as in :func:`_sw_affine_table`, so the score,
+    the end cell and the path are the same to the bit. Memory: ``2 (n / block + 1) (m + 1)``
+    floats and ``(block + 1) (m + 1)`` bytes (:func:`checkpoint_block`)."""
+    n = ia.shape[0]
+    m = ib.shape[0]
+    neg = -1e18
+    nck = (n - 1) // block + 1
+    CH = np.empty((nck, m + 1))
+    CF = np.empty((nck, m + 1))
+    H = np.zeros(m + 1)
+    F = np.full(m + 1, neg)
+    row = np.empty(m)
+    notb = np.zeros(1, dtype=np.int8)
+    best = 0.0
+    bi = 0
+    bj = 0
+    for i in range(1, n + 1):
+        if (i - 1) % block == 0:
+            k = (i - 1) // block
+            CH[k, :] = H
+            CF[k, :] = F
+        _gather_row(row, table, ia[i - 1], ib, blk_a[i - 1], blk_b)
+        best, j = _table_row(row, H, F, m, gap_open, gap_extend, notb, False, best)
+        if j > 0:
+            bi = i
+            bj = j
+    TB = np.zeros((block + 1, m + 1), dtype=np.int8)
+    loaded = -1
+    rows = np.empty(min(n, m), dtype=np.int64)
+    cols = np.empty(min(n, m), dtype=np.int64)
+    k = 0
+    i = bi
+    j = bj
+    state = 0  # 0 in H, 2 in E, 3 in F
+    while i > 0 and j > 0:
+        blk = (i - 1) // block
+        r0 = blk * block
+        if blk != loaded:
+            for c in range(j + 1):
+                H[c] = CH[blk, c]
+                F[c] = CF[blk, c]
+            for r in range(r0 + 1, i + 1):
+                _gather_row(row, table, ia[r - 1], ib, blk_a[r - 1], blk_b)
+                _table_row(row, H, F, j, gap_open, gap_extend, TB[r - r0], True, 0.0)
+            loaded = blk
+        tbyte = TB[i - r0, j]
+        if state == 0:
+            t = tbyte & 3
+            if t == 0:
+                break
+            if t == 1:
+                rows[k] = i - 1
+                cols[k] = j - 1
+                k += 1
+                i -= 1
+                j -= 1
+            else:
+                state = t
+        elif state == 2:
+            j -= 1
+            if tbyte & 4 == 0:
+                state = 0
+        else:
+            i -= 1
+            if tbyte & 8 == 0:
                 state = 0
     return best, rows[:k][::-1].copy(), cols[:k][::-1].copy()
 
@@ -341,7 +550,8 @@ def local_alignments(S: np.ndarray, *, gap_open: float, gap_extend: float, max_a
 
 
 def local_alignments_factored(table: np.ndarray, ia: np.ndarray, ib: np.ndarray, *, gap_open: float,
-                              gap_extend: float, max_alignments: int = 1, min_score: float = 0.0) -> list[Alignment]:
+                              gap_extend: float, max_alignments: int = 1, min_score: float = 0.0,
+                              max_cells: int | None = None, block: int | None = None) -> list[Alignment]:
     """:func:`local_alignments` of ``S = table[ia[:, None], ib[None, :]]`` without building S (the
     same alignments: the kernel reads each cell's value from the table, blocked spans as
     :func:`local_alignments` writes them).
@@ -353,6 +563,11 @@ def local_alignments_factored(table: np.ndarray, ia: np.ndarray, ib: np.ndarray,
         Each item's row / column of ``table``.
     gap_open, gap_extend, max_alignments, min_score
         As :func:`local_alignments`.
+    max_cells : int, optional
+        Above this many cells ``(n + 1) (m + 1)`` the path is traced with checkpoints (default
+        :data:`TRACEBACK_MAX_CELLS`); the alignments are the same either way.
+    block : int, optional
+        Rows per block of the checkpointed traceback (default :func:`checkpoint_block`).
     """
     if max_alignments < 1:
         raise ParameterError(f"max_alignments must be >= 1, got {max_alignments}")
@@ -365,9 +580,15 @@ def local_alignments_factored(table: np.ndarray, ia: np.ndarray, ib: np.ndarray,
     _check(table[np.unique(ia)][:, np.unique(ib)], gap_open, gap_extend)   # the values S holds
     blk_a = np.zeros(ia.shape[0], np.bool_)
     blk_b = np.zeros(ib.shape[0], np.bool_)
+    rows_per_block = _use_checkpoints(ia.shape[0], ib.shape[0], max_cells, block)
     out = []
     for k in range(max_alignments):
-        best, rows, cols = _sw_affine_table(table, ia, ib, blk_a, blk_b, float(gap_open), float(gap_extend))
+        if rows_per_block:
+            best, rows, cols = _sw_affine_table_ckpt(table, ia, ib, blk_a, blk_b, float(gap_open), float(gap_extend),
+                                                     rows_per_block)
+        else:
+            best, rows, cols = _sw_affine_table(table, ia, ib, blk_a, blk_b, float(gap_open), float(gap_extend),
+                                                PROFILE_MAX_CELLS)
         if k > 0 and (best < min_score or rows.shape[0] == 0):
             break
         out.append(Alignment(float(best), rows, cols))

@@ -40,6 +40,7 @@ import numpy as np
 from numba import njit
 
 from ..errors import ParameterError
+from . import align as _align
 from .align import Alignment, local_alignments_factored
 from .facet import FacetResult
 from .sections import path_sections
@@ -489,7 +490,7 @@ def _gotoh_cell(e, hl, fu, hu, d, s, go, ge):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _sw_best_table(table, ia, ib, gap_open, gap_extend):  # pragma: no cover - compiled
+def _sw_best_table(table, ia, ib, gap_open, gap_extend, max_prof):  # pragma: no cover - compiled
     """Best Smith-Waterman-Gotoh local alignment score of S[i, j] = table[ia[i], ib[j]] (score
     only: no traceback, S never built).
 
@@ -498,26 +499,41 @@ def _sw_best_table(table, ia, ib, gap_open, gap_extend):  # pragma: no cover - c
     (cells (i + r, t - r) at step t): their four chains are independent and overlap (1.6x on the
     benchmark machine). Every cell is computed by the same operations as one row at a time, so the
     score is the same to the bit. The rows of ``table`` are first gathered on b's items
-    (``table[:, ib]``): a cell reads its substitution score with one load.
+    (``table[:, ib]``): a cell reads its substitution score with one load. When that profile
+    would exceed ``max_prof`` floats (:data:`.align.PROFILE_MAX_CELLS`: thousands of distinct
+    contexts against a long sequence), each step gathers its four rows instead (the same values).
     """
     n = ia.shape[0]
     m = ib.shape[0]
     neg = -1e18
     go = gap_open
     ge = gap_extend
-    prof = np.empty((table.shape[0], m))
-    for u in range(table.shape[0]):
-        for j in range(m):
-            prof[u, j] = table[u, ib[j]]
+    use_prof = table.shape[0] * m <= max_prof
+    prof = np.empty((table.shape[0] if use_prof else 4, m))
+    if use_prof:
+        for u in range(table.shape[0]):
+            for j in range(m):
+                prof[u, j] = table[u, ib[j]]
     H = np.zeros(m + 1)        # H and F of the last row done
     F = np.full(m + 1, neg)
     best = 0.0
     i = 0
     while i + 4 <= n and m >= 4:
-        r0 = prof[ia[i]]
-        r1 = prof[ia[i + 1]]
-        r2 = prof[ia[i + 2]]
-        r3 = prof[ia[i + 3]]
+        if use_prof:
+            r0 = prof[ia[i]]
+            r1 = prof[ia[i + 1]]
+            r2 = prof[ia[i + 2]]
+            r3 = prof[ia[i + 3]]
+        else:
+            for j in range(m):
+                prof[0, j] = table[ia[i], ib[j]]
+                prof[1, j] = table[ia[i + 1], ib[j]]
+                prof[2, j] = table[ia[i + 2], ib[j]]
+                prof[3, j] = table[ia[i + 3], ib[j]]
+            r0 = prof[0]
+            r1 = prof[1]
+            r2 = prof[2]
+            r3 = prof[3]
         # per row r: H and E to the left (hl, e), H on the diagonal (d); oh, of: H and F row r
         # produced at the previous step, i.e. above the cell row r + 1 computes now
         hl0 = hl1 = hl2 = hl3 = 0.0
@@ -579,7 +595,12 @@ def _sw_best_table(table, ia, ib, gap_open, gap_extend):  # pragma: no cover - c
         best = max(b, h3)
         i += 4
     while i < n:                          # the last rows (or a short b), one at a time
-        r0 = prof[ia[i]]
+        if use_prof:
+            r0 = prof[ia[i]]
+        else:
+            r0 = prof[0]
+            for j in range(m):
+                r0[j] = table[ia[i], ib[j]]
         hl0 = 0.0
         e0 = neg
         d0 = 0.0
@@ -623,7 +644,8 @@ def best_score(factored, *, gap_open: float, gap_extend: float) -> float:
     if ia.size == 0 or ib.size == 0:
         return 0.0
     return float(_sw_best_table(np.ascontiguousarray(table, dtype=np.float64), np.asarray(ia, np.int64),
-                                np.asarray(ib, np.int64), float(gap_open), float(gap_extend)))
+                                np.asarray(ib, np.int64), float(gap_open), float(gap_extend),
+                                _align.PROFILE_MAX_CELLS))
 
 
 def aligned_result(matrices, *, self_score: float, len_a: int, len_b: int, null: NullModel, gap_open: float,
