@@ -17,9 +17,11 @@ import pytest
 
 from musim_spark.model import Note, Piece, Track
 from musim_spark.similarity import SimilaritySettings, compare_features, extract_features
-from musim_spark.similarity import align
+from musim_spark.similarity import align, logodds
 from musim_spark.similarity.align import checkpoint_block, local_alignments_factored, traceback_bytes
-from musim_spark.similarity.logodds import best_score
+from musim_spark.similarity.align import StreamTable
+from musim_spark.similarity.logodds import best_score, joint_contexts, pair_logodds, sequence_contexts
+from musim_spark.similarity.rhythm import N_SYMBOLS, step_channel
 from musim_spark.similarity.melody import (align_lines, align_lines_raw, interval_histogram, melody_transitions,
                                            rhythm_scores, scoring_table)
 
@@ -69,6 +71,53 @@ def test_checkpointed_factored_traceback_is_the_full_one(shape, monkeypatch):
             assert _key(local_alignments_factored(table, ia, ib, gap_open=go, gap_extend=ge, max_alignments=3,
                                                   min_score=0.5)) == _key(full)
             assert best_score((table, ia, ib), gap_open=go, gap_extend=ge) == score
+
+
+def _streams(rng, G, n, V, copy_of=None):
+    """G streams of a sticky random walk over V symbols; b copies a's middle stretch when given."""
+    x = np.empty((G, n), np.int64)
+    for g in range(G):
+        s0 = int(rng.integers(V))
+        for i in range(n):
+            if rng.random() < 0.3:
+                s0 = int(rng.integers(min(V, 5))) if rng.random() < 0.7 else int(rng.integers(V))
+            x[g, i] = s0
+    if copy_of is not None:
+        k = min(n, copy_of.shape[1]) // 2
+        x[:, n // 4:n // 4 + k] = copy_of[:, :k]
+    return x
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_stream_table_is_the_summed_table(seed, monkeypatch):
+    """pair_logodds above TABLE_MAX_CELLS: an unsummed StreamTable whose cells, best score and
+    alignments (with and without checkpoints) are those of the summed table, to the bit."""
+    rng = np.random.default_rng(seed)
+    V = [N_SYMBOLS, 24][seed % 2]
+    G = int(rng.integers(1, 6))
+    xa = _streams(rng, G, int(rng.integers(2, 160)), V)
+    xb = _streams(rng, G, int(rng.integers(2, 160)), V, copy_of=xa)
+    channel = step_channel(0.1) if V == N_SYMBOLS else rng.dirichlet(np.full(V, 0.3), size=V)
+    weights = rng.uniform(0.05, 1.0, G)
+    groups = np.arange(G) if seed % 3 else np.arange(G)[::2]
+    weights = weights[: groups.shape[0]]
+    ca, cb = sequence_contexts(xa, V), sequence_contexts(xb, V)
+    args = (ca, joint_contexts(ca, groups), cb, joint_contexts(cb, groups), groups, weights, channel, 0.8)
+    (table, ia, ib), sa, sb = pair_logodds(*args, context_weight=10.0)
+    assert isinstance(table, np.ndarray)
+    monkeypatch.setattr(logodds, "TABLE_MAX_CELLS", 0)
+    (stream, ia2, ib2), sa2, sb2 = pair_logodds(*args, context_weight=10.0)
+    assert isinstance(stream, StreamTable) and stream.shape == table.shape
+    assert np.array_equal(stream.dense(), table) and (sa, sb) == (sa2, sb2)
+    assert np.array_equal(ia, ia2) and np.array_equal(ib, ib2)
+    for go, ge in ((2.0, 0.5), (0.5, 0.5)):
+        assert best_score((stream, ia, ib), gap_open=go, gap_extend=ge) == \
+               best_score((table, ia, ib), gap_open=go, gap_extend=ge)
+        full = local_alignments_factored(table, ia, ib, gap_open=go, gap_extend=ge, max_alignments=3, min_score=0.5)
+        for kw in ({}, {"max_cells": 0, "block": 3}):
+            got = local_alignments_factored(stream, ia, ib, gap_open=go, gap_extend=ge, max_alignments=3,
+                                            min_score=0.5, **kw)
+            assert _key(got) == _key(full), kw
 
 
 def _melody_pair(rng, n, m):
@@ -157,6 +206,8 @@ def test_whole_pairs_are_the_same_with_checkpoints(monkeypatch):
     monkeypatch.setattr(align, "TRACEBACK_MAX_CELLS", 0)
     monkeypatch.setattr(align, "PROFILE_MAX_CELLS", 0)
     assert run() == full
+    monkeypatch.setattr(logodds, "TABLE_MAX_CELLS", 0)          # and no summed joint table
+    assert run() == full
 
 
 def test_traceback_memory_does_not_grow_with_n_times_m():
@@ -174,7 +225,7 @@ def test_traceback_memory_does_not_grow_with_n_times_m():
 _PROBE = textwrap.dedent("""
     import json, resource, sys
     import numpy as np
-    from musim_spark.similarity import align
+    from musim_spark.similarity import align, logodds
     from musim_spark.similarity.align import local_alignments_factored
     from musim_spark.similarity.melody import align_lines_raw
     from musim_spark.similarity import SimilaritySettings

@@ -34,7 +34,7 @@ from numba import njit
 from ..errors import ParameterError
 
 __all__ = ["Alignment", "local_alignments", "local_alignments_factored", "sw_score", "sw_score_numpy",
-           "TRACEBACK_MAX_CELLS", "PROFILE_MAX_CELLS", "checkpoint_block", "traceback_bytes"]
+           "TRACEBACK_MAX_CELLS", "PROFILE_MAX_CELLS", "StreamTable", "checkpoint_block", "traceback_bytes"]
 
 #: Substitution value that forbids a cell (a blocked row/column); far below any real score.
 _BLOCKED = -1.0e6
@@ -87,6 +87,62 @@ def traceback_bytes(n: int, m: int, *, rows_kept: int = 2, max_cells: int | None
         return cells
     b = checkpoint_block(n) if block is None else int(block)
     return rows_kept * 8 * ((n - 1) // b + 1) * (m + 1) + (b + 1) * (m + 1)
+
+
+@dataclasses.dataclass(frozen=True)
+class StreamTable:
+    """A factored substitution table ``S[i, j] = T[ia[i], ib[j]]`` kept unsummed over its K streams
+    (what :func:`.logodds.pair_logodds` returns instead of ``T`` [shape=(Ja, Jb)] when that would
+    exceed :data:`.logodds.TABLE_MAX_CELLS`): ``T[u, v] = sum_k weights[k] logs[base[k] +
+    combos_a[u, k] nb[k] + combos_b[v, k]]``, summed from 0.0 in stream order, as the table is. The
+    kernels compute a row's cells as they need them: the same values, K lookups per cell, no
+    ``Ja x Jb`` array.
+
+    Attributes
+    ----------
+    logs : np.ndarray [shape=(L,), float64]
+        Every stream's ``n_a x n_b`` block of log-odds (and more), flat.
+    base : np.ndarray [shape=(K,), int64]
+        Offset of stream k's block in ``logs``.
+    weights : np.ndarray [shape=(K,), float64]
+    combos_a, combos_b : np.ndarray [shape=(Ja, K)], [shape=(Jb, K)], int64
+        Per joint context, its context in each stream.
+    nb : np.ndarray [shape=(K,), int64]
+        Row length of stream k's block (b's contexts in that stream).
+    """
+
+    logs: np.ndarray
+    base: np.ndarray
+    weights: np.ndarray
+    combos_a: np.ndarray
+    combos_b: np.ndarray
+    nb: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.combos_a.shape[0], self.combos_b.shape[0])
+
+    def dense(self) -> np.ndarray:
+        """The table ``T`` [shape=(Ja, Jb)] (the same values; for tests and small tables)."""
+        t = np.zeros(self.shape)
+        for k in range(self.weights.shape[0]):
+            idx = self.base[k] + self.combos_a[:, k][:, None] * self.nb[k] + self.combos_b[:, k][None, :]
+            t += self.weights[k] * self.logs[idx]
+        return t
+
+
+_NO_F = np.zeros(0)
+_NO_I = np.zeros(0, np.int64)
+_NO_I2 = np.zeros((0, 0), np.int64)
+_NO_TABLE = np.zeros((0, 0))
+
+
+def _source(table):
+    """The kernels' view of a factored table (:func:`_gather_row`): a dense ``[Ua, Ub]`` table or a
+    :class:`StreamTable`, as one tuple of arrays."""
+    if isinstance(table, StreamTable):
+        return (_NO_TABLE, table.logs, table.base, table.weights, table.combos_a, table.combos_b, table.nb)
+    return (np.ascontiguousarray(table, dtype=np.float64), _NO_F, _NO_I, _NO_F, _NO_I2, _NO_I2, _NO_I)
 
 
 def _use_checkpoints(n: int, m: int, max_cells: int | None, block: int | None) -> int:
@@ -205,7 +261,7 @@ def _sw_affine(S, gap_open, gap_extend):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _sw_affine_table(table, ia, ib, blk_a, blk_b, gap_open, gap_extend, max_prof):  # pragma: no cover - compiled
+def _sw_affine_table(src, ia, ib, blk_a, blk_b, gap_open, gap_extend, max_prof):  # pragma: no cover - compiled
     """:func:`_sw_affine` over ``S[i, j] = table[ia[i], ib[j]]``, cells of blocked rows (``blk_a``)
     or columns (``blk_b``) reading ``_BLOCKED`` (what :func:`_block` writes into S): the same
     operations on the same values and the same choices on ties, so the same alignment, without
@@ -213,10 +269,11 @@ def _sw_affine_table(table, ia, ib, blk_a, blk_b, gap_open, gap_extend, max_prof
     extended), one row of H and F updated in place, and the table's rows gathered on b's items
     (blocked columns included) so that a cell reads its score with one load: all of them once
     when they are at most ``max_prof`` floats, else each row as it is computed."""
+    table = src[0]
     n = ia.shape[0]
     m = ib.shape[0]
     neg = -1e18
-    use_prof = table.shape[0] * m <= max_prof
+    use_prof = table.shape[0] > 0 and table.shape[0] * m <= max_prof
     prof = np.empty((table.shape[0] if use_prof else 1, m))
     if use_prof:
         for u in range(table.shape[0]):
@@ -234,7 +291,7 @@ def _sw_affine_table(table, ia, ib, blk_a, blk_b, gap_open, gap_extend, max_prof
             row = blocked_row if blk_a[i - 1] else prof[ia[i - 1]]
         else:
             row = prof[0]
-            _gather_row(row, table, ia[i - 1], ib, blk_a[i - 1], blk_b)
+            _gather_row(row, src, ia[i - 1], ib, blk_a[i - 1], blk_b)
         E = neg
         hl = 0.0            # H[i, j - 1]
         d = 0.0             # H[i - 1, j - 1]
@@ -360,20 +417,35 @@ def _table_row(row, H, F, jmax, gap_open, gap_extend, tb, want_tb, best):  # pra
 
 
 @njit(cache=True, inline="always")
-def _gather_row(out, table, u, ib, blocked_row, blk_b):  # pragma: no cover - compiled
-    """``out[j] = table[u, ib[j]]`` (``_BLOCKED`` in blocked columns, all of it in a blocked row):
-    the row :func:`_sw_affine_table` reads from its profile."""
+def _gather_row(out, src, u, ib, blocked_row, blk_b):  # pragma: no cover - compiled
+    """``out[j] = S_u[ib[j]]``, row ``u`` of the factored table on b's items (``_BLOCKED`` in
+    blocked columns, all of it in a blocked row): the row :func:`_sw_affine_table` reads from its
+    profile. ``src`` is :func:`_source`'s tuple: a dense table, or (table empty) a
+    :class:`StreamTable`'s arrays, each cell then summed over the streams as
+    :func:`.logodds.pair_logodds` sums its table (from 0.0, streams in order: the same value)."""
+    table, logs, base, weights, combos_a, combos_b, nb = src
     m = ib.shape[0]
     if blocked_row:
         for j in range(m):
             out[j] = _BLOCKED
-    else:
+    elif table.shape[0] > 0:
         for j in range(m):
             out[j] = _BLOCKED if blk_b[j] else table[u, ib[j]]
+    else:
+        K = weights.shape[0]
+        for j in range(m):
+            if blk_b[j]:
+                out[j] = _BLOCKED
+                continue
+            jb = ib[j]
+            v = 0.0
+            for k in range(K):
+                v += weights[k] * logs[base[k] + combos_a[u, k] * nb[k] + combos_b[jb, k]]
+            out[j] = v
 
 
 @njit(cache=True)
-def _sw_affine_table_ckpt(table, ia, ib, blk_a, blk_b, gap_open, gap_extend, block):  # pragma: no cover - compiled
+def _sw_affine_table_ckpt(src, ia, ib, blk_a, blk_b, gap_open, gap_extend, block):  # pragma: no cover - compiled
     """:func:`_sw_affine_table` in memory linear in ``m`` per block of rows: the same alignment.
 
     The forward pass keeps one row of H and F, and a copy of them before every ``block``-th row
@@ -402,7 +474,7 @@ def _sw_affine_table_ckpt(table, ia, ib, blk_a, blk_b, gap_open, gap_extend, blo
             k = (i - 1) // block
             CH[k, :] = H
             CF[k, :] = F
-        _gather_row(row, table, ia[i - 1], ib, blk_a[i - 1], blk_b)
+        _gather_row(row, src, ia[i - 1], ib, blk_a[i - 1], blk_b)
         best, j = _table_row(row, H, F, m, gap_open, gap_extend, notb, False, best)
         if j > 0:
             bi = i
@@ -423,7 +495,7 @@ def _sw_affine_table_ckpt(table, ia, ib, blk_a, blk_b, gap_open, gap_extend, blo
                 H[c] = CH[blk, c]
                 F[c] = CF[blk, c]
             for r in range(r0 + 1, i + 1):
-                _gather_row(row, table, ia[r - 1], ib, blk_a[r - 1], blk_b)
+                _gather_row(row, src, ia[r - 1], ib, blk_a[r - 1], blk_b)
                 _table_row(row, H, F, j, gap_open, gap_extend, TB[r - r0], True, 0.0)
             loaded = blk
         tbyte = TB[i - r0, j]
@@ -558,7 +630,7 @@ def local_alignments_factored(table: np.ndarray, ia: np.ndarray, ib: np.ndarray,
 
     Parameters
     ----------
-    table : np.ndarray [shape=(Ua, Ub)]
+    table : np.ndarray [shape=(Ua, Ub)] or StreamTable
     ia, ib : np.ndarray [shape=(n,)], [shape=(m,)], int
         Each item's row / column of ``table``.
     gap_open, gap_extend, max_alignments, min_score
@@ -571,23 +643,27 @@ def local_alignments_factored(table: np.ndarray, ia: np.ndarray, ib: np.ndarray,
     """
     if max_alignments < 1:
         raise ParameterError(f"max_alignments must be >= 1, got {max_alignments}")
-    table = np.ascontiguousarray(table, dtype=np.float64)
     ia = np.ascontiguousarray(ia, dtype=np.int64)
     ib = np.ascontiguousarray(ib, dtype=np.int64)
     if ia.size == 0 or ib.size == 0:
         _check(np.zeros((ia.size, ib.size)), gap_open, gap_extend)
         return [Alignment(0.0, np.zeros(0, np.int64), np.zeros(0, np.int64))]
-    _check(table[np.unique(ia)][:, np.unique(ib)], gap_open, gap_extend)   # the values S holds
+    if isinstance(table, StreamTable):
+        _check(table.logs[None, :], gap_open, gap_extend)          # finite terms: finite sums
+    else:
+        table = np.ascontiguousarray(table, dtype=np.float64)
+        _check(table[np.unique(ia)][:, np.unique(ib)], gap_open, gap_extend)   # the values S holds
+    src = _source(table)
     blk_a = np.zeros(ia.shape[0], np.bool_)
     blk_b = np.zeros(ib.shape[0], np.bool_)
     rows_per_block = _use_checkpoints(ia.shape[0], ib.shape[0], max_cells, block)
     out = []
     for k in range(max_alignments):
         if rows_per_block:
-            best, rows, cols = _sw_affine_table_ckpt(table, ia, ib, blk_a, blk_b, float(gap_open), float(gap_extend),
+            best, rows, cols = _sw_affine_table_ckpt(src, ia, ib, blk_a, blk_b, float(gap_open), float(gap_extend),
                                                      rows_per_block)
         else:
-            best, rows, cols = _sw_affine_table(table, ia, ib, blk_a, blk_b, float(gap_open), float(gap_extend),
+            best, rows, cols = _sw_affine_table(src, ia, ib, blk_a, blk_b, float(gap_open), float(gap_extend),
                                                 PROFILE_MAX_CELLS)
         if k > 0 and (best < min_score or rows.shape[0] == 0):
             break

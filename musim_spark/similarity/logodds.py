@@ -41,13 +41,14 @@ from numba import njit
 
 from ..errors import ParameterError
 from . import align as _align
-from .align import Alignment, local_alignments_factored
+from .align import Alignment, StreamTable, _gather_row, _source, local_alignments_factored
 from .facet import FacetResult
 from .sections import path_sections
 from .significance import NullModel, fit_null, significance
 
 __all__ = ["context_probabilities", "logodds_tables", "logodds_matrix", "self_match_score", "best_score",
-           "aligned_result", "fit_facet_null", "Contexts", "sequence_contexts", "joint_contexts", "pair_logodds"]
+           "aligned_result", "fit_facet_null", "Contexts", "sequence_contexts", "joint_contexts", "pair_logodds",
+           "TABLE_MAX_CELLS"]
 
 
 def context_probabilities(seqs, n_symbols: int, *, context_weight: float) -> list[np.ndarray]:
@@ -377,15 +378,17 @@ def _self_match(diag):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _pair_combine(logs, off, groups, weights, combos_a, combos_b, codes_a, codes_b, n_b):  # pragma: no cover - compiled
+def _pair_combine(logs, off, groups, weights, combos_a, combos_b, codes_a, codes_b, n_b,
+                  build):  # pragma: no cover - compiled
     """The joint substitution table ``sum_k w_k L_k`` (streams in order, from 0: as
     :func:`logodds_tables` sums) and both self-match scores (items' ``sum_k w_k L_k``, streams in
-    order: as ``np.sum(axis=0)`` of the weighted rows)."""
+    order: as ``np.sum(axis=0)`` of the weighted rows). Without ``build``, the table is left out
+    (empty): :class:`.align.StreamTable` sums its cells where the kernels need them."""
     K = groups.shape[0]
     Ja = combos_a.shape[0]
     Jb = combos_b.shape[0]
-    table = np.zeros((Ja, Jb))
-    for k in range(K):
+    table = np.zeros((Ja, Jb) if build else (0, 0))
+    for k in range(K if build else 0):
         w = weights[k]
         o = off[3 * k]
         nb = n_b[groups[k]]
@@ -407,6 +410,13 @@ def _pair_combine(logs, off, groups, weights, combos_a, combos_b, codes_a, codes
                 diag[i] = v if k == 0 else diag[i] + v
         out[side] = _self_match(diag) if n > 0 else 0.0
     return table, out[0], out[1]
+
+
+#: Cells ``Ja x Jb`` up to which :func:`pair_logodds` sums its joint table once (32 MiB); above it
+#: (hour-long arrangements: thousands of distinct joint rhythm contexts per side) the table stays
+#: unsummed (:class:`.align.StreamTable`) and the kernels sum a cell's streams where they need
+#: it: the same values, memory linear in the lengths. An implementation detail, so a constant.
+TABLE_MAX_CELLS = 1 << 22
 
 
 @functools.lru_cache(maxsize=8)
@@ -444,7 +454,8 @@ def pair_logodds(ctx_a: Contexts, joint_a, ctx_b: Contexts, joint_b, groups, wei
     -------
     ((table, ia, ib), float, float)
         The factored substitution matrix (:func:`logodds_tables`' form, joint contexts as rows and
-        columns) and the self-match score (:func:`self_match_score`) of a's and of b's diagonal
+        columns; ``table`` a :class:`.align.StreamTable` when it would have more than
+        :data:`TABLE_MAX_CELLS` cells: long sequences over many streams) and the self-match score (:func:`self_match_score`) of a's and of b's diagonal
         ``sum_g w_g ln(rho C(x, x) / P(x) + 1 - rho)``.
     """
     if not 0.0 < rho < 1.0:
@@ -458,8 +469,15 @@ def pair_logodds(ctx_a: Contexts, joint_a, ctx_b: Contexts, joint_b, groups, wei
                            ctx_b.cur, ctx_b.n_ctx, ctx_b.unigram, ctx_b.bigram, perm_b,
                            np.ascontiguousarray(channel, dtype=np.float64), float(rho), float(context_weight))
     logs = np.log(args)
-    table, self_a, self_b = _pair_combine(logs, off, groups, np.asarray(weights, dtype=np.float64), joint_a[1],
-                                          joint_b[1], ctx_a.codes, ctx_b.codes, ctx_b.n_ctx)
+    w = np.asarray(weights, dtype=np.float64)
+    build = joint_a[1].shape[0] * joint_b[1].shape[0] <= TABLE_MAX_CELLS
+    table, self_a, self_b = _pair_combine(logs, off, groups, w, joint_a[1], joint_b[1], ctx_a.codes, ctx_b.codes,
+                                          ctx_b.n_ctx, build)
+    if not build:
+        table = StreamTable(logs, np.ascontiguousarray(off[0:3 * groups.shape[0]:3]), np.ascontiguousarray(w),
+                            np.ascontiguousarray(joint_a[1], dtype=np.int64),
+                            np.ascontiguousarray(joint_b[1], dtype=np.int64),
+                            np.ascontiguousarray(ctx_b.n_ctx[groups], dtype=np.int64))
     return (table, joint_a[0], joint_b[0]), float(self_a), float(self_b)
 
 
@@ -490,7 +508,7 @@ def _gotoh_cell(e, hl, fu, hu, d, s, go, ge):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _sw_best_table(table, ia, ib, gap_open, gap_extend, max_prof):  # pragma: no cover - compiled
+def _sw_best_table(src, ia, ib, gap_open, gap_extend, max_prof):  # pragma: no cover - compiled
     """Best Smith-Waterman-Gotoh local alignment score of S[i, j] = table[ia[i], ib[j]] (score
     only: no traceback, S never built).
 
@@ -503,13 +521,15 @@ def _sw_best_table(table, ia, ib, gap_open, gap_extend, max_prof):  # pragma: no
     would exceed ``max_prof`` floats (:data:`.align.PROFILE_MAX_CELLS`: thousands of distinct
     contexts against a long sequence), each step gathers its four rows instead (the same values).
     """
+    table = src[0]
     n = ia.shape[0]
     m = ib.shape[0]
     neg = -1e18
     go = gap_open
     ge = gap_extend
-    use_prof = table.shape[0] * m <= max_prof
+    use_prof = table.shape[0] > 0 and table.shape[0] * m <= max_prof
     prof = np.empty((table.shape[0] if use_prof else 4, m))
+    open_b = np.zeros(0 if use_prof else m, np.bool_)
     if use_prof:
         for u in range(table.shape[0]):
             for j in range(m):
@@ -525,11 +545,8 @@ def _sw_best_table(table, ia, ib, gap_open, gap_extend, max_prof):  # pragma: no
             r2 = prof[ia[i + 2]]
             r3 = prof[ia[i + 3]]
         else:
-            for j in range(m):
-                prof[0, j] = table[ia[i], ib[j]]
-                prof[1, j] = table[ia[i + 1], ib[j]]
-                prof[2, j] = table[ia[i + 2], ib[j]]
-                prof[3, j] = table[ia[i + 3], ib[j]]
+            for r in range(4):
+                _gather_row(prof[r], src, ia[i + r], ib, False, open_b)
             r0 = prof[0]
             r1 = prof[1]
             r2 = prof[2]
@@ -599,8 +616,7 @@ def _sw_best_table(table, ia, ib, gap_open, gap_extend, max_prof):  # pragma: no
             r0 = prof[ia[i]]
         else:
             r0 = prof[0]
-            for j in range(m):
-                r0[j] = table[ia[i], ib[j]]
+            _gather_row(r0, src, ia[i], ib, False, open_b)
         hl0 = 0.0
         e0 = neg
         d0 = 0.0
@@ -637,15 +653,15 @@ def self_match_score(diagonal: np.ndarray) -> float:
 
 def best_score(factored, *, gap_open: float, gap_extend: float) -> float:
     """Best local alignment score (affine gaps) of a factored substitution matrix
-    ``(table, ia, ib)`` (:func:`logodds_tables`), without building the matrix or a path."""
+    ``(table, ia, ib)`` (:func:`logodds_tables`; ``table`` a dense array or a
+    :class:`.align.StreamTable`), without building the matrix or a path."""
     table, ia, ib = factored
     if gap_open < gap_extend or gap_extend < 0:
         raise ParameterError(f"need gap_open >= gap_extend >= 0, got gap_open={gap_open}, gap_extend={gap_extend}")
     if ia.size == 0 or ib.size == 0:
         return 0.0
-    return float(_sw_best_table(np.ascontiguousarray(table, dtype=np.float64), np.asarray(ia, np.int64),
-                                np.asarray(ib, np.int64), float(gap_open), float(gap_extend),
-                                _align.PROFILE_MAX_CELLS))
+    return float(_sw_best_table(_source(table), np.asarray(ia, np.int64), np.asarray(ib, np.int64), float(gap_open),
+                                float(gap_extend), _align.PROFILE_MAX_CELLS))
 
 
 def aligned_result(matrices, *, self_score: float, len_a: int, len_b: int, null: NullModel, gap_open: float,
