@@ -49,8 +49,9 @@ TRACEBACK_MAX_CELLS = 1 << 25
 
 #: Floats up to which the rhythm/chord kernels gather the factored table's rows on b's items once
 #: (a profile ``[Ua, m]``: a cell then reads its score with one load); above it (a sequence with
-#: thousands of distinct contexts against a long one) each row is gathered as it is computed.
-#: 32 MiB at most; the scores are the same either way.
+#: thousands of distinct contexts against a long one) the row-at-a-time kernels run
+#: (:func:`_sw_affine_table_ckpt`, :func:`.logodds._sw_best_rows`), which gather each row as they
+#: compute it. 32 MiB at most; the scores are the same either way.
 PROFILE_MAX_CELLS = 1 << 22
 
 
@@ -261,24 +262,20 @@ def _sw_affine(S, gap_open, gap_extend):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _sw_affine_table(src, ia, ib, blk_a, blk_b, gap_open, gap_extend, max_prof):  # pragma: no cover - compiled
+def _sw_affine_table(table, ia, ib, blk_a, blk_b, gap_open, gap_extend):  # pragma: no cover - compiled
     """:func:`_sw_affine` over ``S[i, j] = table[ia[i], ib[j]]``, cells of blocked rows (``blk_a``)
     or columns (``blk_b``) reading ``_BLOCKED`` (what :func:`_block` writes into S): the same
     operations on the same values and the same choices on ties, so the same alignment, without
     building S. One traceback byte per cell (bits 0-1 the move into H, bit 2 E extended, bit 3 F
     extended), one row of H and F updated in place, and the table's rows gathered on b's items
-    (blocked columns included) so that a cell reads its score with one load: all of them once
-    when they are at most ``max_prof`` floats, else each row as it is computed."""
-    table = src[0]
+    (blocked columns included) so that a cell reads its score with one load."""
     n = ia.shape[0]
     m = ib.shape[0]
     neg = -1e18
-    use_prof = table.shape[0] > 0 and table.shape[0] * m <= max_prof
-    prof = np.empty((table.shape[0] if use_prof else 1, m))
-    if use_prof:
-        for u in range(table.shape[0]):
-            for j in range(m):
-                prof[u, j] = _BLOCKED if blk_b[j] else table[u, ib[j]]
+    prof = np.empty((table.shape[0], m))
+    for u in range(table.shape[0]):
+        for j in range(m):
+            prof[u, j] = _BLOCKED if blk_b[j] else table[u, ib[j]]
     blocked_row = np.full(m, _BLOCKED)
     H = np.zeros(m + 1)
     F = np.full(m + 1, neg)
@@ -287,11 +284,7 @@ def _sw_affine_table(src, ia, ib, blk_a, blk_b, gap_open, gap_extend, max_prof):
     bi = 0
     bj = 0
     for i in range(1, n + 1):
-        if use_prof:
-            row = blocked_row if blk_a[i - 1] else prof[ia[i - 1]]
-        else:
-            row = prof[0]
-            _gather_row(row, src, ia[i - 1], ib, blk_a[i - 1], blk_b)
+        row = blocked_row if blk_a[i - 1] else prof[ia[i - 1]]
         E = neg
         hl = 0.0            # H[i, j - 1]
         d = 0.0             # H[i - 1, j - 1]
@@ -657,14 +650,15 @@ def local_alignments_factored(table: np.ndarray, ia: np.ndarray, ib: np.ndarray,
     blk_a = np.zeros(ia.shape[0], np.bool_)
     blk_b = np.zeros(ib.shape[0], np.bool_)
     rows_per_block = _use_checkpoints(ia.shape[0], ib.shape[0], max_cells, block)
+    if not rows_per_block and (isinstance(table, StreamTable) or table.shape[0] * ib.shape[0] > PROFILE_MAX_CELLS):
+        rows_per_block = checkpoint_block(ia.shape[0])    # the kernel that gathers rows as it goes
     out = []
     for k in range(max_alignments):
         if rows_per_block:
             best, rows, cols = _sw_affine_table_ckpt(src, ia, ib, blk_a, blk_b, float(gap_open), float(gap_extend),
                                                      rows_per_block)
         else:
-            best, rows, cols = _sw_affine_table(src, ia, ib, blk_a, blk_b, float(gap_open), float(gap_extend),
-                                                PROFILE_MAX_CELLS)
+            best, rows, cols = _sw_affine_table(table, ia, ib, blk_a, blk_b, float(gap_open), float(gap_extend))
         if k > 0 and (best < min_score or rows.shape[0] == 0):
             break
         out.append(Alignment(float(best), rows, cols))

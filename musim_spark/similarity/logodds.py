@@ -455,7 +455,8 @@ def pair_logodds(ctx_a: Contexts, joint_a, ctx_b: Contexts, joint_b, groups, wei
     ((table, ia, ib), float, float)
         The factored substitution matrix (:func:`logodds_tables`' form, joint contexts as rows and
         columns; ``table`` a :class:`.align.StreamTable` when it would have more than
-        :data:`TABLE_MAX_CELLS` cells: long sequences over many streams) and the self-match score (:func:`self_match_score`) of a's and of b's diagonal
+        :data:`TABLE_MAX_CELLS` cells: long sequences over many streams) and the self-match
+        score (:func:`self_match_score`) of a's and of b's diagonal
         ``sum_g w_g ln(rho C(x, x) / P(x) + 1 - rho)``.
     """
     if not 0.0 < rho < 1.0:
@@ -508,7 +509,7 @@ def _gotoh_cell(e, hl, fu, hu, d, s, go, ge):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _sw_best_table(src, ia, ib, gap_open, gap_extend, max_prof):  # pragma: no cover - compiled
+def _sw_best_table(table, ia, ib, gap_open, gap_extend):  # pragma: no cover - compiled
     """Best Smith-Waterman-Gotoh local alignment score of S[i, j] = table[ia[i], ib[j]] (score
     only: no traceback, S never built).
 
@@ -517,40 +518,26 @@ def _sw_best_table(src, ia, ib, gap_open, gap_extend, max_prof):  # pragma: no c
     (cells (i + r, t - r) at step t): their four chains are independent and overlap (1.6x on the
     benchmark machine). Every cell is computed by the same operations as one row at a time, so the
     score is the same to the bit. The rows of ``table`` are first gathered on b's items
-    (``table[:, ib]``): a cell reads its substitution score with one load. When that profile
-    would exceed ``max_prof`` floats (:data:`.align.PROFILE_MAX_CELLS`: thousands of distinct
-    contexts against a long sequence), each step gathers its four rows instead (the same values).
+    (``table[:, ib]``): a cell reads its substitution score with one load.
     """
-    table = src[0]
     n = ia.shape[0]
     m = ib.shape[0]
     neg = -1e18
     go = gap_open
     ge = gap_extend
-    use_prof = table.shape[0] > 0 and table.shape[0] * m <= max_prof
-    prof = np.empty((table.shape[0] if use_prof else 4, m))
-    open_b = np.zeros(0 if use_prof else m, np.bool_)
-    if use_prof:
-        for u in range(table.shape[0]):
-            for j in range(m):
-                prof[u, j] = table[u, ib[j]]
+    prof = np.empty((table.shape[0], m))
+    for u in range(table.shape[0]):
+        for j in range(m):
+            prof[u, j] = table[u, ib[j]]
     H = np.zeros(m + 1)        # H and F of the last row done
     F = np.full(m + 1, neg)
     best = 0.0
     i = 0
     while i + 4 <= n and m >= 4:
-        if use_prof:
-            r0 = prof[ia[i]]
-            r1 = prof[ia[i + 1]]
-            r2 = prof[ia[i + 2]]
-            r3 = prof[ia[i + 3]]
-        else:
-            for r in range(4):
-                _gather_row(prof[r], src, ia[i + r], ib, False, open_b)
-            r0 = prof[0]
-            r1 = prof[1]
-            r2 = prof[2]
-            r3 = prof[3]
+        r0 = prof[ia[i]]
+        r1 = prof[ia[i + 1]]
+        r2 = prof[ia[i + 2]]
+        r3 = prof[ia[i + 3]]
         # per row r: H and E to the left (hl, e), H on the diagonal (d); oh, of: H and F row r
         # produced at the previous step, i.e. above the cell row r + 1 computes now
         hl0 = hl1 = hl2 = hl3 = 0.0
@@ -612,11 +599,7 @@ def _sw_best_table(src, ia, ib, gap_open, gap_extend, max_prof):  # pragma: no c
         best = max(b, h3)
         i += 4
     while i < n:                          # the last rows (or a short b), one at a time
-        if use_prof:
-            r0 = prof[ia[i]]
-        else:
-            r0 = prof[0]
-            _gather_row(r0, src, ia[i], ib, False, open_b)
+        r0 = prof[ia[i]]
         hl0 = 0.0
         e0 = neg
         d0 = 0.0
@@ -631,6 +614,38 @@ def _sw_best_table(src, ia, ib, gap_open, gap_extend, max_prof):  # pragma: no c
             b = max(b, h)
         best = b
         i += 1
+    return best
+
+
+@njit(cache=True)
+def _sw_best_rows(src, ia, ib, gap_open, gap_extend):  # pragma: no cover - compiled
+    """:func:`_sw_best_table` one row at a time, each row's scores gathered as it is computed
+    (:func:`.align._gather_row`: a dense table or a :class:`.align.StreamTable`): no ``[Ua, m]``
+    profile. The same cells by the same operations (as :func:`_sw_best_table`'s last rows), so the
+    same score to the bit; for long sequences with many distinct contexts only."""
+    n = ia.shape[0]
+    m = ib.shape[0]
+    neg = -1e18
+    H = np.zeros(m + 1)
+    F = np.full(m + 1, neg)
+    row = np.empty(m)
+    open_b = np.zeros(m, np.bool_)
+    best = 0.0
+    for i in range(n):
+        _gather_row(row, src, ia[i], ib, False, open_b)
+        hl0 = 0.0
+        e0 = neg
+        d0 = 0.0
+        b = best
+        for j in range(1, m + 1):
+            up = H[j]
+            h, e0, f = _gotoh_cell(e0, hl0, F[j], up, d0, row[j - 1], gap_open, gap_extend)
+            d0 = up
+            hl0 = h
+            H[j] = h
+            F[j] = f
+            b = max(b, h)
+        best = b
     return best
 
 
@@ -660,8 +675,11 @@ def best_score(factored, *, gap_open: float, gap_extend: float) -> float:
         raise ParameterError(f"need gap_open >= gap_extend >= 0, got gap_open={gap_open}, gap_extend={gap_extend}")
     if ia.size == 0 or ib.size == 0:
         return 0.0
-    return float(_sw_best_table(_source(table), np.asarray(ia, np.int64), np.asarray(ib, np.int64), float(gap_open),
-                                float(gap_extend), _align.PROFILE_MAX_CELLS))
+    ia, ib = np.asarray(ia, np.int64), np.asarray(ib, np.int64)
+    if isinstance(table, StreamTable) or table.shape[0] * ib.shape[0] > _align.PROFILE_MAX_CELLS:
+        return float(_sw_best_rows(_source(table), ia, ib, float(gap_open), float(gap_extend)))
+    return float(_sw_best_table(np.ascontiguousarray(table, dtype=np.float64), ia, ib, float(gap_open),
+                                float(gap_extend)))
 
 
 def aligned_result(matrices, *, self_score: float, len_a: int, len_b: int, null: NullModel, gap_open: float,
