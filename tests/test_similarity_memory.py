@@ -22,8 +22,7 @@ from musim_spark.similarity.align import checkpoint_block, local_alignments_fact
 from musim_spark.similarity.align import StreamTable
 from musim_spark.similarity.logodds import best_score, joint_contexts, pair_logodds, sequence_contexts
 from musim_spark.similarity.rhythm import N_SYMBOLS, step_channel
-from musim_spark.similarity.melody import (align_lines, align_lines_raw, interval_histogram, melody_transitions,
-                                           rhythm_scores, scoring_table)
+from musim_spark.similarity.melody import align_lines, align_lines_raw, interval_histogram, scoring_table
 
 S = SimilaritySettings()
 REPO = Path(__file__).resolve().parents[1]
