@@ -40,13 +40,15 @@ import numpy as np
 from numba import njit
 
 from ..errors import ParameterError
-from .align import Alignment, local_alignments_factored
+from . import align as _align
+from .align import Alignment, StreamTable, _gather_row, _source, local_alignments_factored
 from .facet import FacetResult
 from .sections import path_sections
 from .significance import NullModel, fit_null, significance
 
 __all__ = ["context_probabilities", "logodds_tables", "logodds_matrix", "self_match_score", "best_score",
-           "aligned_result", "fit_facet_null", "Contexts", "sequence_contexts", "joint_contexts", "pair_logodds"]
+           "aligned_result", "fit_facet_null", "Contexts", "sequence_contexts", "joint_contexts", "pair_logodds",
+           "TABLE_MAX_CELLS"]
 
 
 def context_probabilities(seqs, n_symbols: int, *, context_weight: float) -> list[np.ndarray]:
@@ -376,15 +378,17 @@ def _self_match(diag):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _pair_combine(logs, off, groups, weights, combos_a, combos_b, codes_a, codes_b, n_b):  # pragma: no cover - compiled
+def _pair_combine(logs, off, groups, weights, combos_a, combos_b, codes_a, codes_b, n_b,
+                  build):  # pragma: no cover - compiled
     """The joint substitution table ``sum_k w_k L_k`` (streams in order, from 0: as
     :func:`logodds_tables` sums) and both self-match scores (items' ``sum_k w_k L_k``, streams in
-    order: as ``np.sum(axis=0)`` of the weighted rows)."""
+    order: as ``np.sum(axis=0)`` of the weighted rows). Without ``build``, the table is left out
+    (empty): :class:`.align.StreamTable` sums its cells where the kernels need them."""
     K = groups.shape[0]
     Ja = combos_a.shape[0]
     Jb = combos_b.shape[0]
-    table = np.zeros((Ja, Jb))
-    for k in range(K):
+    table = np.zeros((Ja, Jb) if build else (0, 0))
+    for k in range(K if build else 0):
         w = weights[k]
         o = off[3 * k]
         nb = n_b[groups[k]]
@@ -406,6 +410,15 @@ def _pair_combine(logs, off, groups, weights, combos_a, combos_b, codes_a, codes
                 diag[i] = v if k == 0 else diag[i] + v
         out[side] = _self_match(diag) if n > 0 else 0.0
     return table, out[0], out[1]
+
+
+#: Cells ``Ja x Jb`` up to which :func:`pair_logodds` sums its joint table once (128 MiB); above it
+#: (multi-hour arrangements: thousands of distinct joint rhythm contexts per side) the table stays
+#: unsummed (:class:`.align.StreamTable`) and the kernels sum a cell's streams where they need
+#: it: the same values, memory linear in the lengths, but K loads per cell (two one-hour
+#: six-part arrangements, 2,184 x 2,261 contexts: rhythm 8.9 s unsummed, 3.1 s summed), hence
+#: the generous budget. An implementation detail (results do not depend on it), so a constant.
+TABLE_MAX_CELLS = 1 << 24
 
 
 @functools.lru_cache(maxsize=8)
@@ -443,7 +456,9 @@ def pair_logodds(ctx_a: Contexts, joint_a, ctx_b: Contexts, joint_b, groups, wei
     -------
     ((table, ia, ib), float, float)
         The factored substitution matrix (:func:`logodds_tables`' form, joint contexts as rows and
-        columns) and the self-match score (:func:`self_match_score`) of a's and of b's diagonal
+        columns; ``table`` a :class:`.align.StreamTable` when it would have more than
+        :data:`TABLE_MAX_CELLS` cells: long sequences over many streams) and the self-match
+        score (:func:`self_match_score`) of a's and of b's diagonal
         ``sum_g w_g ln(rho C(x, x) / P(x) + 1 - rho)``.
     """
     if not 0.0 < rho < 1.0:
@@ -457,8 +472,15 @@ def pair_logodds(ctx_a: Contexts, joint_a, ctx_b: Contexts, joint_b, groups, wei
                            ctx_b.cur, ctx_b.n_ctx, ctx_b.unigram, ctx_b.bigram, perm_b,
                            np.ascontiguousarray(channel, dtype=np.float64), float(rho), float(context_weight))
     logs = np.log(args)
-    table, self_a, self_b = _pair_combine(logs, off, groups, np.asarray(weights, dtype=np.float64), joint_a[1],
-                                          joint_b[1], ctx_a.codes, ctx_b.codes, ctx_b.n_ctx)
+    w = np.asarray(weights, dtype=np.float64)
+    build = joint_a[1].shape[0] * joint_b[1].shape[0] <= TABLE_MAX_CELLS
+    table, self_a, self_b = _pair_combine(logs, off, groups, w, joint_a[1], joint_b[1], ctx_a.codes, ctx_b.codes,
+                                          ctx_b.n_ctx, build)
+    if not build:
+        table = StreamTable(logs, np.ascontiguousarray(off[0:3 * groups.shape[0]:3]), np.ascontiguousarray(w),
+                            np.ascontiguousarray(joint_a[1], dtype=np.int64),
+                            np.ascontiguousarray(joint_b[1], dtype=np.int64),
+                            np.ascontiguousarray(ctx_b.n_ctx[groups], dtype=np.int64))
     return (table, joint_a[0], joint_b[0]), float(self_a), float(self_b)
 
 
@@ -597,6 +619,38 @@ def _sw_best_table(table, ia, ib, gap_open, gap_extend):  # pragma: no cover - c
     return best
 
 
+@njit(cache=True)
+def _sw_best_rows(src, ia, ib, gap_open, gap_extend):  # pragma: no cover - compiled
+    """:func:`_sw_best_table` one row at a time, each row's scores gathered as it is computed
+    (:func:`.align._gather_row`: a dense table or a :class:`.align.StreamTable`): no ``[Ua, m]``
+    profile. The same cells by the same operations (as :func:`_sw_best_table`'s last rows), so the
+    same score to the bit; for long sequences with many distinct contexts only."""
+    n = ia.shape[0]
+    m = ib.shape[0]
+    neg = -1e18
+    H = np.zeros(m + 1)
+    F = np.full(m + 1, neg)
+    row = np.empty(m)
+    open_b = np.zeros(m, np.bool_)
+    best = 0.0
+    for i in range(n):
+        _gather_row(row, src, ia[i], ib, False, open_b)
+        hl0 = 0.0
+        e0 = neg
+        d0 = 0.0
+        b = best
+        for j in range(1, m + 1):
+            up = H[j]
+            h, e0, f = _gotoh_cell(e0, hl0, F[j], up, d0, row[j - 1], gap_open, gap_extend)
+            d0 = up
+            hl0 = h
+            H[j] = h
+            F[j] = f
+            b = max(b, h)
+        best = b
+    return best
+
+
 def self_match_score(diagonal: np.ndarray) -> float:
     """Score of a sequence's best local alignment with itself along the diagonal: the largest sum
     of a stretch of its items' self-scores (predictable items score slightly below 0, so the whole
@@ -616,14 +670,18 @@ def self_match_score(diagonal: np.ndarray) -> float:
 
 def best_score(factored, *, gap_open: float, gap_extend: float) -> float:
     """Best local alignment score (affine gaps) of a factored substitution matrix
-    ``(table, ia, ib)`` (:func:`logodds_tables`), without building the matrix or a path."""
+    ``(table, ia, ib)`` (:func:`logodds_tables`; ``table`` a dense array or a
+    :class:`.align.StreamTable`), without building the matrix or a path."""
     table, ia, ib = factored
     if gap_open < gap_extend or gap_extend < 0:
         raise ParameterError(f"need gap_open >= gap_extend >= 0, got gap_open={gap_open}, gap_extend={gap_extend}")
     if ia.size == 0 or ib.size == 0:
         return 0.0
-    return float(_sw_best_table(np.ascontiguousarray(table, dtype=np.float64), np.asarray(ia, np.int64),
-                                np.asarray(ib, np.int64), float(gap_open), float(gap_extend)))
+    ia, ib = np.asarray(ia, np.int64), np.asarray(ib, np.int64)
+    if isinstance(table, StreamTable) or table.shape[0] * ib.shape[0] > _align.PROFILE_MAX_CELLS:
+        return float(_sw_best_rows(_source(table), ia, ib, float(gap_open), float(gap_extend)))
+    return float(_sw_best_table(np.ascontiguousarray(table, dtype=np.float64), ia, ib, float(gap_open),
+                                float(gap_extend)))
 
 
 def aligned_result(matrices, *, self_score: float, len_a: int, len_b: int, null: NullModel, gap_open: float,

@@ -69,7 +69,7 @@ import numpy as np
 from numba import njit
 
 from ..errors import ParameterError
-from .align import Alignment
+from .align import Alignment, _use_checkpoints
 from .facet import FacetResult, nan_result
 from .features import TrackFeatures
 from .sections import path_sections
@@ -337,6 +337,186 @@ def _align(iv_a, r_a, iv_b, r_b, blk_a, blk_b, T, R, r_agree, r_disagree, tol, g
     return best, rows[:k][::-1].copy(), cols[:k][::-1].copy()
 
 
+@njit(cache=True, inline="always")
+def _align_row(i, jmax, iv_a, r_a, blk_a, blk_b, any_blk, cb, cb2, r_b, T, R, r_agree, r_disagree, tol, gap_open,
+               gap_extend, merge, H2, H1, H0, F1, F0, tb, want_tb, best):  # pragma: no cover - compiled
+    """Row ``i`` of :func:`_align`'s recurrence on columns ``0..jmax`` (the same operations in the
+    same order) into ``H0``/``F0`` from rows ``i - 1`` (``H1``, ``F1``) and ``i - 2`` (``H2``);
+    traceback bytes into ``tb[j]`` when ``want_tb``. Returns the running best and the column where
+    this row raised it (0: not raised)."""
+    use_merge = merge >= 0.0
+    bj = 0
+    H0[0] = 0.0
+    F0[0] = _NEG
+    E = _NEG
+    if blk_a[i - 1]:
+        for j in range(jmax + 1):
+            H0[j] = 0.0
+            F0[j] = _NEG
+            if want_tb:
+                tb[j] = 0
+        return best, bj
+    Trow = T[_code(iv_a[i - 1], R)]
+    Trow2 = T[_code(iv_a[i - 1] + iv_a[i - 2], R) if i >= 2 else 0]
+    ra = r_a[i - 1]
+    can_frag = use_merge and i >= 2 and not blk_a[i - 2]
+    for j in range(1, jmax + 1):
+        if any_blk and blk_b[j - 1]:
+            H0[j] = 0.0
+            F0[j] = _NEG
+            E = _NEG
+            if want_tb:
+                tb[j] = 0
+            continue
+        e_open = H0[j - 1] - gap_open
+        e_ext = E - gap_extend
+        E = max(e_ext, e_open)
+        f_open = H1[j] - gap_open
+        f_ext = F1[j] - gap_extend
+        f = max(f_ext, f_open)
+        F0[j] = f
+        s = Trow[cb[j - 1]] + (r_agree if abs(ra - r_b[j - 1]) <= tol else r_disagree)
+        d = H1[j - 1] + s
+        h = max(max(d, 0.0), max(E, f))
+        c4 = _NEG
+        c5 = _NEG
+        if use_merge:
+            if j >= 2 and not (any_blk and blk_b[j - 2]):
+                c4 = H1[j - 2] + Trow[cb2[j - 1]] - merge
+            if can_frag:
+                c5 = H2[j - 1] + Trow2[cb[j - 1]] - merge
+            h = max(h, max(c4, c5))
+        H0[j] = h
+        if want_tb:
+            t = 0
+            if h > 0.0:
+                if h == d:
+                    t = 1
+                elif h == E:
+                    t = 2
+                elif h == f:
+                    t = 3
+                elif use_merge and h == c4:
+                    t = 4
+                else:
+                    t = 5
+            if e_ext > e_open:
+                t |= 8
+            if f_ext > f_open:
+                t |= 16
+            tb[j] = t
+        if h > best:
+            best = h
+            bj = j
+    return best, bj
+
+
+@njit(cache=True)
+def _align_ckpt(iv_a, r_a, iv_b, r_b, blk_a, blk_b, T, R, r_agree, r_disagree, tol, gap_open, gap_extend,
+                merge, block):  # pragma: no cover - compiled
+    """:func:`_align` with a path, in memory linear in ``m`` per block of rows: the same alignment.
+
+    The forward pass keeps three rows of H and two of F, and before every ``block``-th row a copy
+    of the two rows of H and the row of F it starts from (the checkpoints); the traceback
+    recomputes, from its checkpoint, the block of rows it is in (up to its current row and column:
+    every move goes up and/or left) with one traceback byte per cell of that block. Every cell is
+    computed by the same operations as in :func:`_align`, so the score, the end cell and the path
+    are the same to the bit (see :func:`.align._sw_affine_table_ckpt`). Memory:
+    ``3 (n / block + 1) (m + 1)`` floats and ``(block + 1) (m + 1)`` bytes."""
+    n = iv_a.shape[0]
+    m = iv_b.shape[0]
+    cb = np.empty(m, dtype=np.int64)
+    cb2 = np.empty(m, dtype=np.int64)
+    for j in range(m):
+        cb[j] = _code(iv_b[j], R)
+        cb2[j] = _code(iv_b[j] + iv_b[j - 1], R) if j >= 1 else 0
+    any_blk = False
+    for j in range(m):
+        any_blk = any_blk or blk_b[j]
+    nck = (n - 1) // block + 1
+    C2 = np.empty((nck, m + 1))
+    C1 = np.empty((nck, m + 1))
+    CF = np.empty((nck, m + 1))
+    H2 = np.zeros(m + 1)
+    H1 = np.zeros(m + 1)
+    H0 = np.zeros(m + 1)
+    F1 = np.full(m + 1, _NEG)
+    F0 = np.full(m + 1, _NEG)
+    notb = np.zeros(1, dtype=np.int8)
+    best = 0.0
+    bi = 0
+    bj = 0
+    for i in range(1, n + 1):
+        if (i - 1) % block == 0:
+            k = (i - 1) // block
+            C2[k, :] = H2
+            C1[k, :] = H1
+            CF[k, :] = F1
+        best, j = _align_row(i, m, iv_a, r_a, blk_a, blk_b, any_blk, cb, cb2, r_b, T, R, r_agree, r_disagree, tol,
+                             gap_open, gap_extend, merge, H2, H1, H0, F1, F0, notb, False, best)
+        if j > 0:
+            bi = i
+            bj = j
+        H2, H1, H0 = H1, H0, H2
+        F1, F0 = F0, F1
+    TB = np.zeros((block + 1, m + 1), dtype=np.int8)
+    loaded = -1
+    rows = np.empty(min(n, m) + 1, dtype=np.int64)
+    cols = np.empty(min(n, m) + 1, dtype=np.int64)
+    k = 0
+    i = bi
+    j = bj
+    state = 0
+    while i > 0 and j > 0:
+        blk = (i - 1) // block
+        r0 = blk * block
+        if blk != loaded:
+            for c in range(j + 1):
+                H2[c] = C2[blk, c]
+                H1[c] = C1[blk, c]
+                F1[c] = CF[blk, c]
+            for r in range(r0 + 1, i + 1):
+                _align_row(r, j, iv_a, r_a, blk_a, blk_b, any_blk, cb, cb2, r_b, T, R, r_agree, r_disagree, tol,
+                           gap_open, gap_extend, merge, H2, H1, H0, F1, F0, TB[r - r0], True, 0.0)
+                H2, H1, H0 = H1, H0, H2
+                F1, F0 = F0, F1
+            loaded = blk
+        tbyte = TB[i - r0, j]
+        if state == 0:
+            t = tbyte & 7
+            if t == 0:
+                break
+            if t == 1:
+                rows[k] = i - 1
+                cols[k] = j - 1
+                k += 1
+                i -= 1
+                j -= 1
+            elif t == 4:
+                rows[k] = i - 1
+                cols[k] = j - 1
+                k += 1
+                i -= 1
+                j -= 2
+            elif t == 5:
+                rows[k] = i - 1
+                cols[k] = j - 1
+                k += 1
+                i -= 2
+                j -= 1
+            else:
+                state = t
+        elif state == 2:
+            j -= 1
+            if tbyte & 8 == 0:
+                state = 0
+        else:
+            i -= 1
+            if tbyte & 16 == 0:
+                state = 0
+    return best, rows[:k][::-1].copy(), cols[:k][::-1].copy()
+
+
 @njit(cache=True)
 def _best_score(iv_a, r_a, iv_b, r_b, T, R, r_agree, r_disagree, tol, gap_open, gap_extend,
                 merge):  # pragma: no cover - compiled
@@ -491,8 +671,13 @@ def rhythm_scores(r_a: np.ndarray, r_b: np.ndarray, *, settings: SimilaritySetti
 
 
 def align_lines_raw(iv_a, r_a, iv_b, r_b, T, ragree, rdis, *, settings: SimilaritySettings, max_alignments: int = 1,
-                    min_score: float = 0.0, want_path: bool = True) -> list[Alignment]:
-    """:func:`align_lines` on precomputed transitions and scores (rows/cols are transition indices)."""
+                    min_score: float = 0.0, want_path: bool = True, max_cells: int | None = None,
+                    block: int | None = None) -> list[Alignment]:
+    """:func:`align_lines` on precomputed transitions and scores (rows/cols are transition indices).
+
+    Above ``max_cells`` cells (default :data:`.align.TRACEBACK_MAX_CELLS`) the path is traced with
+    checkpoints, ``block`` rows per block (default :func:`.align.checkpoint_block`): the same
+    alignments in memory that grows with ``sqrt(n) m``, not ``n m``."""
     s = settings
     if not want_path:
         best = _best_score(iv_a, r_a, iv_b, r_b, T, int(s.melody_interval_clip), float(ragree), float(rdis),
@@ -501,11 +686,16 @@ def align_lines_raw(iv_a, r_a, iv_b, r_b, T, ragree, rdis, *, settings: Similari
         return [Alignment(float(best), np.zeros(0, np.int64), np.zeros(0, np.int64))]
     blk_a = np.zeros(iv_a.shape[0], np.bool_)
     blk_b = np.zeros(iv_b.shape[0], np.bool_)
+    rows_per_block = _use_checkpoints(iv_a.shape[0], iv_b.shape[0], max_cells, block)
     out: list[Alignment] = []
     for k in range(max(1, int(max_alignments)) if want_path else 1):
-        best, rows, cols = _align(iv_a, r_a, iv_b, r_b, blk_a, blk_b, T, int(s.melody_interval_clip), float(ragree),
-                                  float(rdis), float(s.melody_ioi_tolerance_oct), float(s.melody_gap_open),
-                                  float(s.melody_gap_extend), float(s.melody_merge_penalty), bool(want_path))
+        args = (iv_a, r_a, iv_b, r_b, blk_a, blk_b, T, int(s.melody_interval_clip), float(ragree), float(rdis),
+                float(s.melody_ioi_tolerance_oct), float(s.melody_gap_open), float(s.melody_gap_extend),
+                float(s.melody_merge_penalty))
+        if rows_per_block and iv_a.shape[0] and iv_b.shape[0]:
+            best, rows, cols = _align_ckpt(*args, rows_per_block)
+        else:
+            best, rows, cols = _align(*args, bool(want_path))
         if k > 0 and (best < min_score or rows.shape[0] == 0):
             break
         if rows.shape[0]:
@@ -518,7 +708,8 @@ def align_lines_raw(iv_a, r_a, iv_b, r_b, T, ragree, rdis, *, settings: Similari
 
 
 def align_lines(pa: np.ndarray, oa: np.ndarray, pb: np.ndarray, ob: np.ndarray, *, settings: SimilaritySettings,
-                max_alignments: int = 1, min_score: float = 0.0, want_path: bool = True) -> list[Alignment]:
+                max_alignments: int = 1, min_score: float = 0.0, want_path: bool = True, max_cells: int | None = None,
+                block: int | None = None) -> list[Alignment]:
     """Up to ``max_alignments`` non-overlapping local alignments of two melody lines, best first.
 
     Parameters
@@ -533,6 +724,8 @@ def align_lines(pa: np.ndarray, oa: np.ndarray, pb: np.ndarray, ob: np.ndarray, 
         Alignments after the first are kept only while they score at least this.
     want_path : bool
         False: the best score only (no path; faster, one alignment).
+    max_cells, block : int, optional
+        Memory of the path: see :func:`align_lines_raw`.
 
     Returns
     -------
@@ -547,7 +740,8 @@ def align_lines(pa: np.ndarray, oa: np.ndarray, pb: np.ndarray, ob: np.ndarray, 
     ragree, rdis = rhythm_scores(r_a, r_b, settings=settings)
     out = []
     for al in align_lines_raw(iv_a, r_a, iv_b, r_b, T, ragree, rdis, settings=settings,
-                              max_alignments=max_alignments, min_score=min_score, want_path=want_path):
+                              max_alignments=max_alignments, min_score=min_score, want_path=want_path,
+                              max_cells=max_cells, block=block):
         if al.rows.shape[0]:
             # transitions -> notes: transition t arrives at note t + 1; the first pair's departing notes lead
             al = Alignment(al.score, np.concatenate([[al.rows[0]], al.rows + 1]).astype(np.int64),
