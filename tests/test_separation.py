@@ -86,7 +86,7 @@ def test_stereo_split_beats_the_mix_on_a_synthetic_drums_lead_and_chords_mix():
     truth, x = _synthetic_mix()
     stems = separate(x.astype(np.float32), SR, settings=SeparateSettings())
     assert sorted(stems) == sorted(METHODS["stereo"]) and all(v.shape == x.shape for v in stems.values())
-    # the three stems add up to the mix (the cascade subtracts; no Wiener pass by default)
+    # the three stems add up to the mix (the cascade subtracts; the Wiener pass re-splits drums and accompaniment only)
     assert np.allclose(sum(stems.values()), x, atol=1e-4)
     ours = score_stems(truth, stems)
     floor = score_stems(truth, {k: x for k in stems})

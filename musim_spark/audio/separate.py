@@ -11,10 +11,11 @@ Three splits, each summing back to (about) the mix:
   the HPSS percussive soft mask of the channels' mean magnitude, applied to each channel;
   (2) melody = of the rest, the centre of the stereo image (a Gaussian pan-index mask [#]_, where
   pop mixes put the lead) above ``melody_fmin_hz`` (a logistic high-pass: the bass and the kick
-  sit in the centre too, below the lead); (3) accompaniment = the rest minus the melody. With
-  ``wiener_iterations`` the three estimates' power spectrograms then re-split the mix (soft
-  masks that sum to one, a single-channel Wiener filter [#]_). Mono audio has no centre: the
-  melody is the REPET-SIM foreground of the rest above ``melody_fmin_hz``.
+  sit in the centre too, below the lead); (3) accompaniment = the rest minus the melody; (4) with
+  ``wiener_iterations``, the drums are re-estimated from the mix by the three estimates' power
+  spectrograms (the drums' share of each bin, per channel: a single-channel Wiener filter [#]_),
+  the melody kept and the accompaniment what is left. Mono audio has no centre: the melody is
+  the REPET-SIM foreground of the rest above ``melody_fmin_hz``.
 
 Audio of shape (n, 2) gives stereo stems (masks from both channels, applied to each); mono gives
 mono stems. The default backend, basic-pitch, transcribes the mix directly and wants no stems;
@@ -83,7 +84,7 @@ class SeparateSettings(SectionSettings):
     melody_fmin_hz, melody_fmin_width_hz : float
         The melody's logistic high-pass: half gain at ``melody_fmin_hz``, slope width in Hz.
     wiener_iterations : int
-        Soft-mask re-splits of the mix by the estimates' power spectrograms (0: none).
+        Re-estimations of the drums from the mix by the estimates' power spectrograms (0: none).
     margin : float
         HPSS mask margin of the ``hpss`` method (>= 1).
     """
@@ -93,10 +94,10 @@ class SeparateSettings(SectionSettings):
     method: str = "stereo"
     drum_kernel: int = 17
     drum_power: float = 2.0
-    center_width: float = 0.05
+    center_width: float = 0.07
     melody_fmin_hz: float = 180.0
     melody_fmin_width_hz: float = 50.0
-    wiener_iterations: int = 0
+    wiener_iterations: int = 1
     margin: float = 1.0
 
     def __post_init__(self):
@@ -168,9 +169,13 @@ def _stereo_split(x: np.ndarray, sr: int, s: "SeparateSettings") -> dict[str, np
     melody = _istft(mask_m * R, n)
     stems = {"drums": drums, "melody": melody, "accompaniment": rest - melody}
     for _ in range(int(s.wiener_iterations)):
+        # each channel's bins re-split by the three estimates' power; the drums take their share,
+        # the melody keeps its pan-mask estimate (sharper than a power ratio: dev melody -0.5 dB
+        # when re-split too) and the accompaniment is what is left, so the stems still sum to the mix
         power = {k: np.abs(_stft(v)) ** 2 for k, v in stems.items()}
         total = sum(power.values()) + 1e-12
-        stems = {k: _istft(p / total * X, n) for k, p in power.items()}
+        stems["drums"] = _istft(power["drums"] / total * X, n)
+        stems["accompaniment"] = x - stems["drums"] - stems["melody"]
     return stems
 
 
