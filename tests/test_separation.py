@@ -116,3 +116,32 @@ def test_separate_settings_defaults_equal_the_packaged_file_and_are_checked():
         SeparateSettings(center_width=0.0)
     with pytest.raises(ParameterError, match="unknown separation method"):
         separate(np.zeros(SR, np.float32), SR, method="demucs")
+
+
+def test_audio_features_follow_the_transcription_digest(tmp_path):
+    """A re-transcription (same WAV, new settings) changes the audio sweep's feature digest; MIDI's stays."""
+    from musim_spark.io.plan import WritePlan
+    from musim_spark.io.tables import TABLES, table_uri
+    from musim_spark.io.write import write_arrow
+    from musim_spark.sweep.stage import _driver_state
+
+    from test_status import fill
+
+    run = "r20261202T160000000Z-aaaaaa"
+    tid = "Similar_Trot_00001_Org"
+
+    def digests(name: str, transcription: str | None) -> dict:
+        wh = str(tmp_path / name)
+        tracks = fill(TABLES["tracks"].schema, 1, track_id=[tid], version=["Org"], wav_sha256=["w"],
+                      mid_sha256=["m"], json_sha256=["j"], run_id=[run])
+        write_arrow(tracks, WritePlan(table_uri(wh, "tracks"), schema=tracks.schema, mode="append", run_id=run,
+                                      app_id="test:tracks"))
+        if transcription is not None:
+            t = fill(TABLES["transcriptions"].schema, 1, track_id=[tid], digest=[transcription], run_id=[run])
+            write_arrow(t, WritePlan(table_uri(wh, "transcriptions"), schema=t.schema, mode="append", run_id=run,
+                                     app_id="test:transcriptions"))
+        return {src: _driver_state(wh, src, "fp", None)[0][tid] for src in ("midi", "audio")}
+
+    none, first, second = digests("a", None), digests("b", "d1"), digests("c", "d2")
+    assert none["midi"] == first["midi"] == second["midi"]
+    assert len({none["audio"], first["audio"], second["audio"]}) == 3
