@@ -46,28 +46,33 @@ DECISIONS = ("melody", "rhythm", "chord", "combined")
 NOTES = [
     "## Why the audio path falls short (2026-12-02, this run)",
     "",
-    "- First run on this set (s, machine load 7-10): sample-data 634, ingest 141, transcribe 801 (44 tracks, "
-    "1338 s of audio), similarity midi 222, similarity audio 162.",
+    "- Transcription: main at 4771659 (the note filter of the transcribe branch). The first measurement, with the "
+    "transcription before it (74d38d1), gave audio F1 melody 0.820, rhythm 0.316, chord 0.691, combined 0.820 "
+    "(same MIDI figures); the new transcription gains 0.07 melody / combined, 0.12 rhythm, 0.05 chord.",
+    "- Found on the way and fixed on this branch: `musim similarity --source audio` kept the features of the old "
+    "transcription after a re-transcription (its feature digest named the WAV and label hashes only); it now "
+    "includes the transcription's digest (musim_spark/sweep/stage.py), and this run recomputed them.",
+    "- First run on this set (s, machine load 4-10): sample-data 634, ingest 141, transcribe 801 (old) / 304 (new "
+    "transcription; 44 tracks, 1338 s of audio), similarity midi 222, similarity audio 162.",
     "- Every miss is a recall miss: no pair of different songs is decided similar on any facet (melody, chord and "
-    "combined precision 1.0; rhythm's 0.43 counts covers of the own original whose groove truly changed, as the "
+    "combined precision 1.0; rhythm's 0.53 counts covers of the own original whose groove truly changed, as the "
     "MIDI path's 0.75 does); the audio path's scores of true pairs are lower. Positives' audio melody scores: "
-    "quartiles 25.5 / 99.4 (median), negatives' highest 18.1, then 6.9; "
-    "audio rhythm: positives' median 10.4, negatives up to 48 (no separation at all); audio chord: positives' "
-    "median 56.6, negatives up to 31.7.",
-    "- By cover type: covers that keep the instruments (Arrangement_A, Rhythm_A, Tempo_A, Tempo_C) score melody "
-    "100 from audio as from MIDI; covers that change the sound (Timbre_A, Timbre_C, Instrument_A, Instrument_C, "
-    "Genre_A) are the misses (combined F1 0.4-0.86). The transcription's errors depend on the timbre: the same "
-    "melody played by another instrument is transcribed with other extra and missing notes (melody line F1 against "
-    "the MIDI 0.55 on average, 0.21-0.33 on some Timbre_A tracks; 1.3x as many melody notes as the MIDI: split and "
-    "added notes), so original and cover no longer align note for note.",
+    "10th / 25th percentile 9.9 / 92.8, median 100; negatives' highest 18.2. Audio rhythm: positives' median "
+    "24.3 (25th percentile 6.3), negatives' highest 9.2. Audio chord: positives' median 71.7 (25th 36.8), "
+    "negatives' highest 32.7.",
+    "- By cover type: covers that keep the instruments (Arrangement_A, Rhythm_A, Tempo_A, Tempo_C) and Timbre_C "
+    "decide as from MIDI; covers that change the lead's sound are the misses (Timbre_A 0.40, Genre_A 0.67, "
+    "Instrument_A/C 0.86). The transcription's errors depend on the timbre: the same melody played by another "
+    "instrument is transcribed with other missing and extra notes (melody line F1 against the MIDI 0.715 on average, "
+    "0.37-0.49 on three of the four Timbre_A tracks), so original and cover no longer align note for note.",
     "- Rhythm from drums: the drum part is the same in the Timbre and Instrument covers as in the original, yet "
-    "their audio rhythm scores are 4-9. The drum hits come from the HPSS percussive component of the whole mix "
+    "their audio rhythm scores stay low. The drum hits come from the HPSS percussive component of the whole mix "
     "(onset F1 0.57 against the MIDI drums): attacks of the pitched instruments become drum hits, and they change "
-    "with the instruments. Better drum stems help only a little (the stereo split's drums are 5.3-5.6 dB, "
-    "bench/results/separation.md); the rhythm facet would need drum hits that ignore pitched attacks.",
-    "- Not fixed here: both causes sit in the transcription (note shaping, the melody line, the drum detector), "
-    "which another branch is changing; a per-source decision threshold would buy some melody recall (positives at "
-    "25 against negatives at 18) but needs a second rendered set to be chosen honestly, and cannot fix rhythm.",
+    "with the instruments. Better drum stems help only a little (the stereo split's drums are 4-5 dB, "
+    "bench/results/separation.md); the rhythm facet needs drum hits that ignore pitched attacks.",
+    "- Not fixed here: both causes sit in the transcription (notes, the melody line, the drum detector). Per-source "
+    "decision thresholds would buy recall without false positives on this set (melody positives above 18, rhythm "
+    "positives above 9 in about half the cases), but choosing them honestly needs a second rendered set; not done.",
 ]
 
 
