@@ -37,7 +37,7 @@ __all__ = ["Config", "SparkSettings", "SECTIONS", "SectionSettings", "load_confi
 #: The top-level sections a configuration file may have (``base:`` aside). A stage that adds a
 #: section adds its name here; ``gpu`` is read by the GPU stages to come (conf/gpu.yaml).
 SECTIONS = ("spark", "delta", "sample_data", "ingest", "similarity", "retrieval", "sweep", "export", "transcribe",
-            "gpu")
+            "gpu", "separate")
 
 T = TypeVar("T")
 

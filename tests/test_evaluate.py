@@ -155,3 +155,35 @@ def test_cli_refusals_are_one_line(tmp_path, capsys):
     write_truth(tmp_path / "bad", rows)
     with pytest.raises(Exception, match=r"line 5: column melody_sections"):
         read_truth(tmp_path / "bad")
+
+
+def test_cli_both_sources_and_stems(tmp_path, capsys):
+    """--source both: both sweeps and the audio path's F1 minus the MIDI path's; stems under the warehouse: SDR."""
+    import numpy as np
+    import soundfile as sf
+
+    wh = tmp_path / "wh"
+    audio = [dict(r, source="audio", melody_similarity=0.0, is_similar=False) for r in MATCHES]
+    build_warehouse(wh, matches=list(MATCHES) + audio)
+    write_truth(tmp_path / "set" / "_truth", truth_rows())
+    t = np.arange(2205) / 22050
+    parts = {"Melody": 0.4 * np.sin(2 * np.pi * 440 * t), "Rhythm": 0.4 * np.sign(np.sin(2 * np.pi * 5 * t))}
+    (tmp_path / "set" / "_truth" / "stems" / ORG).mkdir(parents=True)
+    (wh / "stems" / ORG).mkdir(parents=True)
+    for name, y in parts.items():
+        sf.write(tmp_path / "set" / "_truth" / "stems" / ORG / f"{name}.wav", y, 22050)
+    sf.write(wh / "stems" / ORG / "melody.wav", parts["Melody"], 22050)          # exact
+    sf.write(wh / "stems" / ORG / "drums.wav", parts["Rhythm"] + parts["Melody"], 22050)   # the mix
+    assert cli.main(["evaluate", "--warehouse", str(wh), "--truth", str(tmp_path / "set"), "--source", "both",
+                     "--json"]) == 0
+    ev = json.loads(capsys.readouterr().out)
+    assert ev["midi"]["decisions"]["overall"]["melody"]["f1"] == pytest.approx(2 / 3)
+    assert ev["audio"]["decisions"]["overall"]["melody"]["f1"] == 0.0
+    assert ev["audio_minus_midi_f1"]["melody"] == pytest.approx(-2 / 3)
+    sep = ev["separation"]
+    assert sep["tracks"] == 1 and sep["per_track"][ORG]["melody"] is None   # the same 16-bit samples: inf (JSON null)
+    # the mix as the drums: the error is the melody, drum energy 0.16 / melody energy 0.08: +3 dB
+    assert sep["per_track"][ORG]["drums"] == pytest.approx(3.0, abs=0.1)
+    assert cli.main(["evaluate", "--warehouse", str(wh), "--truth", str(tmp_path / "set"), "--source", "both"]) == 0
+    text = capsys.readouterr().out
+    assert "audio minus midi, decision F1: melody -0.667" in text and "separation" in text

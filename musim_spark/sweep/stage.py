@@ -194,8 +194,16 @@ def _driver_state(warehouse: str, source: str, fingerprint: str, sweep: SweepSet
     tracks_uri = table_uri(warehouse, "tracks")
     hash_col = "mid_sha256" if source == "midi" else "wav_sha256"
     t = read_arrow(tracks_uri, columns=["track_id", "version", hash_col, "json_sha256"]).to_pylist()
-    tracks = {r["track_id"]: (feature_digest([source, r[hash_col], r["json_sha256"]], fingerprint),
-                              r["version"] == "Org") for r in t}
+    parts = {r["track_id"]: [source, r[hash_col], r["json_sha256"]] for r in t}
+    if source == "audio":
+        # the audio's notes are our transcription: a new backend, settings or TRANSCRIBE_VERSION
+        # re-transcribes the same WAV, and its features must follow (the transcription's digest)
+        tr_uri = table_uri(warehouse, "transcriptions")
+        done = ({r["track_id"]: r["digest"] for r in read_arrow(tr_uri, columns=["track_id", "digest"]).to_pylist()}
+                if table_exists(tr_uri) else {})
+        for tid, p in parts.items():
+            p.append(done.get(tid))
+    tracks = {r["track_id"]: (feature_digest(parts[r["track_id"]], fingerprint), r["version"] == "Org") for r in t}
     f_uri = table_uri(warehouse, "features")
     stored = {}
     if table_exists(f_uri):
