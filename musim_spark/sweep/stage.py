@@ -294,8 +294,16 @@ def _execute(get_spark, config, *, warehouse, run_id, source, sim, ret, sweep, f
             observe("candidates", cands)
             phases.append(("observe", time.monotonic() - mark))
         mark = time.monotonic()
-        scored = _score(spark, all_feats, cands, plan, warehouse=warehouse, source=source, sim=sim, sweep=sweep,
-                        run_id=run_id, say=say).persist(StorageLevel.MEMORY_AND_DISK)
+        scoring_plan = plan
+        if plan.queries_partial:
+            # a partial query none of whose candidates is new keeps its stored rows as they are:
+            # neither scored, nor merged, nor rewritten
+            touched = {r[0] for r in cands.select("query_track_id").distinct().collect()}
+            scoring_plan = dataclasses.replace(plan, queries_partial=tuple(q for q in plan.queries_partial
+                                                                           if q in touched))
+            queries = list(plan.queries_full) + list(scoring_plan.queries_partial)
+        scored = _score(spark, all_feats, cands, scoring_plan, warehouse=warehouse, source=source, sim=sim,
+                        sweep=sweep, run_id=run_id, say=say).persist(StorageLevel.MEMORY_AND_DISK)
         with phase(f"exact scoring of {n_pairs} pairs"):
             scored.count()   # scored here, written below: the write's time is its own
         phases.append((f"exact scoring of {n_pairs} pairs", time.monotonic() - mark))
