@@ -23,11 +23,28 @@ import pyarrow as pa
 from ..io.tables import TABLES
 from .features import decode_features
 
-__all__ = ["MATCH_SCHEMA", "score_query", "match_row", "row_rank_key", "merge_ranked", "could_be_similar",
+__all__ = ["MATCH_SCHEMA", "worker_cache", "score_query", "match_row", "row_rank_key", "merge_ranked", "could_be_similar",
            "melody_first_selection"]
 
 #: The ``matches`` table's schema (rows this module returns).
 MATCH_SCHEMA = TABLES["matches"].schema
+
+
+#: Decoded candidate features kept by a Python worker across its tasks (:func:`worker_cache`).
+_WORKER_CACHE: dict = {"key": None, "cache": {}}
+
+
+def worker_cache(key) -> dict:
+    """A dict that lives as long as this Python process, for one ``key`` at a time.
+
+    The sweep decodes each candidate original's stored features (about 4 ms for a full-length
+    track, bench/results/sweep_scale.md) once per Python worker instead of once per task: a
+    scoring task of 100 queries x 100 candidates meets most originals of a 20,000-track catalog.
+    The key (the run's broadcast id) drops the previous run's entries.
+    """
+    if _WORKER_CACHE["key"] != key:
+        _WORKER_CACHE["key"], _WORKER_CACHE["cache"] = key, {}
+    return _WORKER_CACHE["cache"]
 
 
 def _score(x: float):

@@ -33,6 +33,7 @@ import dataclasses
 import datetime as dt
 import os
 import time
+import uuid
 from typing import TYPE_CHECKING, Callable
 
 import pyarrow as pa
@@ -638,8 +639,13 @@ def _score(spark, feats: DataFrame, cands: DataFrame, plan: SweepPlan, *, wareho
                                                      F.collect_list("retrieval_score").alias("c_scores"))
             rows = q_feats.join(cl, "query_track_id", "left").repartition(n_parts, "query_track_id")
 
+            blobs_id = uuid.uuid4().hex   # minted per run on the driver (as predict_batch_udf keys its model cache)
+
             def score_rows(batches):
-                stored, blobs, cache = stored_b.value, blobs_b.value, {}
+                from .scoring import worker_cache
+
+                # decoded originals live in the worker across its tasks (one decode per worker)
+                stored, blobs, cache = stored_b.value, blobs_b.value, worker_cache(blobs_id)
                 for pdf in batches:
                     tables = []
                     for qid, qblob, c_ids, c_scores in zip(pdf["query_track_id"], pdf["q_features"], pdf["c_ids"],
