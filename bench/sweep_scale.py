@@ -27,15 +27,19 @@ local Spark session of the packaged configuration (``local[*]``): wall time per 
 stage's own ``phase_seconds``: plan, features, retrieval, exact scoring with the ``matches``
 write, the ``features`` write), candidate pairs scored, and from the ``matches`` table per query
 kind: the true original's presence among the kept matches, rank-1 and MRR; from the retrieval
-stage's candidates (recorded by the benchmark through the stage's ``on_candidates`` hook) the
+stage's candidates (recorded by the benchmark through the stage's ``observe`` hook) the
 recall of true pairs among the candidates. Then ``--extra`` tracks are added to the warehouse and
-the sweep runs again (incremental): its wall time as a share of the full sweep's.
+the sweep runs again (incremental): its wall time as a share of the full sweep's. CPU seconds of
+the whole process tree (driver, JVM, Python workers) are read at each phase's first progress line.
+``scoring`` compares exact scoring of every candidate with melody-first, per query, on a swept
+warehouse (CPU time, rows compared field by field).
 
 Usage::
 
     python bench/sweep_scale.py generate --tracks 20000          # build and cache the catalog only
     python bench/sweep_scale.py run --tracks 1000 --json /tmp/scale_work/r1000.json
-    python bench/sweep_scale.py report /tmp/scale_work/r*.json --out bench/results/sweep_scale.md
+    python bench/sweep_scale.py scoring /tmp/scale_work/wh_5000 --queries 20 --budget 100
+    python bench/sweep_scale.py report /tmp/scale_work/r*.json          # the tables of bench/results/sweep_scale.md
 """
 
 from __future__ import annotations
@@ -411,8 +415,10 @@ def run_scale(n: int, a) -> dict:
     cat = build_catalog(n, work=a.work, seed=a.seed, noise=a.noise, extra=a.extra, songs=a.songs)
     info = json.loads((cat / "done.json").read_text())
     wh = a.work / f"wh_{n}{a.tag}"
-    shutil.rmtree(wh, ignore_errors=True)
-    load_s = load_into_warehouse(cat, wh, "base")
+    load_s = 0.0
+    if not a.rerun_only:
+        shutil.rmtree(wh, ignore_errors=True)
+        load_s = load_into_warehouse(cat, wh, "base")
     truth = read_truth(cat, "base")
     config = load_config(str(a.conf) if a.conf else None)
     res = {"tracks": n, "originals": sum(t["kind"] == "original" for t in truth), "catalog": info,
@@ -440,6 +446,8 @@ def run_scale(n: int, a) -> dict:
 
     try:
         for label, part in (("full", None), ("rerun", "extra")):
+            if part is None and a.rerun_only:
+                continue
             if part is not None:
                 if a.no_rerun or a.extra <= 0:
                     break
@@ -470,7 +478,7 @@ def run_scale(n: int, a) -> dict:
             print(json.dumps({label: r}, indent=1, default=str), flush=True)
     finally:
         session.stop()
-    if "rerun" in res:
+    if "rerun" in res and "full" in res:
         res["rerun_share"] = res["rerun"]["wall_s"] / res["full"]["wall_s"]
     if a.json:
         path = Path(str(a.json).replace("{n}", str(n)))
@@ -605,6 +613,8 @@ def main(argv=None):
             p.add_argument("--conf", type=Path, default=None)
             p.add_argument("--no-rerun", action="store_true")
             p.add_argument("--tag", default="", help="suffix of the warehouse folder (runs side by side)")
+            p.add_argument("--rerun-only", action="store_true",
+                           help="the warehouse holds the swept base catalog: add the extra tracks and sweep again")
     p = sub.add_parser("scoring")
     p.add_argument("warehouse", type=Path)
     p.add_argument("--queries", type=int, default=40)
