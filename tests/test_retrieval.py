@@ -284,3 +284,20 @@ def test_settings_from_config_and_defaults_agree(tmp_path):
     with pytest.raises(ParameterError):
         RetrievalSettings(pitch_gram_notes=2)
     assert RetrievalSettings().budget(11_000) == 110 and RetrievalSettings().budget(100) == 5
+
+
+def test_top_candidates_orders_like_the_spark_window_and_never_returns_the_query():
+    """Best first, ties by row (the join's order by score, then original id), zero scores never,
+    the excluded row dropped before the budget is filled."""
+    from musim_spark.retrieval import top_candidates
+
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        sc = rng.integers(0, 4, rng.integers(1, 30)).astype(np.float64)   # many ties and zeros
+        k = int(rng.integers(1, 12))
+        ex = int(rng.integers(-1, sc.shape[0]))
+        s2 = sc.copy()
+        if ex >= 0:
+            s2[ex] = 0.0
+        brute = sorted((i for i in range(sc.shape[0]) if s2[i] > 0), key=lambda i: (-s2[i], i))[:k]
+        assert top_candidates(sc, k, exclude=ex if ex >= 0 else None).tolist() == brute

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from pathlib import Path
 
@@ -170,3 +171,70 @@ def test_matches_schema_is_the_table_contract():
     for name in ("query_track_id", "original_track_id", "rank", "melody_similarity", "similarity_coefficient",
                  "is_similar", "source", "melody_sections", "run_id"):
         assert f"`{name}`" in spec and name in MATCH_SCHEMA.names
+
+
+@needs_pop909
+def test_melody_first_scoring_gives_the_rows_of_scoring_every_candidate(blobs, monkeypatch):
+    """Scoring all three facets only of the candidates the melody facet selects gives the same
+    rows (every field) as scoring every candidate, with fewer full comparisons."""
+    import musim_spark.similarity.compare as compare
+
+    calls = []
+    real = compare.compare_features
+
+    def counted(*a, **kw):
+        calls.append(1)
+        return real(*a, **kw)
+
+    monkeypatch.setattr(compare, "compare_features", counted)
+    ids = ("001", "002", "004", "006", "cover")
+    for q in ids:
+        cands = [(k, blobs[k]) for k in ids if k != q]
+        for top_k in (1, 2, 3):
+            calls.clear()
+            full = score_query(q, blobs[q], cands, settings=S, top_k=top_k, source="midi", run_id="r").to_pylist()
+            n_full = len(calls)
+            calls.clear()
+            first = score_query(q, blobs[q], cands, settings=S, top_k=top_k, source="midi", run_id="r",
+                                melody_first=True).to_pylist()
+            assert first == full, (q, top_k)
+            assert len(calls) <= n_full
+            if top_k == 1:
+                assert len(calls) < n_full        # fewer full comparisons (unrelated ones are skipped)
+
+
+def test_could_be_similar_bounds_every_coefficient_the_other_facets_can_give():
+    import math
+
+    import numpy as np
+
+    from musim_spark.similarity.combine import similarity_coefficient
+    from musim_spark.sweep.scoring import could_be_similar
+
+    grid = [0.0, 10.0, 50.0, 90.0, 100.0, math.nan]
+    for settings in (S, dataclasses.replace(S, combine_chord_weight=-2.0, combine_rhythm_weight=5.0)):
+        flips = 0
+        for m in np.linspace(0, 100, 201):
+            bound = could_be_similar(float(m), settings=settings)
+            reached = any(similarity_coefficient(float(m), r, c, settings=settings) >= settings.coefficient_threshold
+                          for r in grid for c in grid)
+            assert bound == reached, m         # the bound is reached (tight) and never exceeded
+            flips += bound
+        assert 0 < flips < 201                 # low melody scores are never similar, high ones can be
+    assert not could_be_similar(math.nan, settings=S)
+
+
+def test_melody_first_selection_keeps_ties_and_fills_with_undecided_pairs():
+    from types import SimpleNamespace as R
+
+    from musim_spark.sweep.scoring import melody_first_selection
+
+    nan = float("nan")
+    m = [R(score=1.0, raw_score=0.5), R(score=2.0, raw_score=1.0), R(score=2.0, raw_score=1.0),
+         R(score=nan, raw_score=nan), R(score=0.5, raw_score=0.1), R(score=99.9, raw_score=12.0)]
+    # the similar-capable one, and the best 1 other (both tied at 1.0 kept)
+    assert melody_first_selection(m, settings=S, top_k=1) == [1, 2, 5]
+    assert melody_first_selection(m, settings=S, top_k=3) == [0, 1, 2, 5]
+    # fewer decided candidates than top_k: the undecided one is needed too
+    assert melody_first_selection(m, settings=S, top_k=6) == [0, 1, 2, 3, 4, 5]
+    assert melody_first_selection(m, settings=S, top_k=0) == [5]

@@ -148,3 +148,66 @@ def test_sweep_finds_every_cover_original_and_reruns_only_new_work(spark, datase
     # covers still rank their own original first
     best = {r["query_track_id"]: r["original_track_id"] for r in final if r["rank"] == 1}
     assert all(best[t] == o for t, o in covers.items())
+
+
+def test_broadcast_retrieval_gives_the_joins_candidates(spark):
+    """The broadcast index (numpy per task) and the Spark joins pick the same candidates in the same
+    order, with the same scores (to float32 rounding), for full and partial queries and originals
+    that are queries themselves (never their own candidate)."""
+    import numpy as np
+    import pyarrow as pa
+    from pyspark.sql import functions as F
+
+    from musim_spark.io.spark_io import spark_schema
+    from musim_spark.io.tables import TABLES
+    from musim_spark.retrieval import RetrievalSettings
+    from musim_spark.retrieval.shingles import KIND_JOINT, KIND_PITCH
+    from musim_spark.sweep.plan import SweepPlan
+
+    rng = np.random.default_rng(5)
+    kinds = np.array([KIND_PITCH, KIND_JOINT], np.uint64) << np.uint64(62)
+
+    def shingles(n):
+        return rng.integers(0, 400, n).astype(np.uint64) | kinds[rng.integers(0, 2, n)]
+
+    originals = {f"O{i:02d}": shingles(60) for i in range(14)}
+    rows = []
+    for tid, h in originals.items():
+        rows.append((tid, True, h, np.sort(rng.uniform(0, 120, h.shape[0]))))
+    for j in range(10):  # queries: a stretch of an original among other shingles
+        src = originals[f"O{j % 14:02d}"]
+        h = np.concatenate([src[:25], shingles(50)])
+        rows.append((f"Q{j:02d}", False, h, np.concatenate([np.linspace(10, 30, 25), rng.uniform(0, 200, 50)])))
+    table = pa.Table.from_pylist([
+        {"track_id": t, "source": "midi", "is_original": o, "digest": "d", "features": b"x",
+         "retrieval_keys": h.view(np.int64).tolist(), "retrieval_times": ts.tolist(), "melody_notes": 1,
+         "duration_s": 1.0, "error": None, "run_id": "r"} for t, o, h, ts in rows], schema=TABLES["features"].schema)
+    feats = spark.createDataFrame(table.to_pandas(), spark_schema(TABLES["features"].schema)).repartition(3)
+    ret = RetrievalSettings(min_candidates=3, max_df_share=0.5)
+    ids = sorted(originals)
+    plans = [SweepPlan(compute=(), removed=(), queries_full=tuple(t for t, *_ in rows), queries_partial=(),
+                       new_originals=tuple(ids), originals=tuple(ids)),
+             SweepPlan(compute=(), removed=(), queries_full=("Q03", "O05"),
+                       queries_partial=tuple(t for t, *_ in rows if t not in ("Q03", "O05", "O01", "O02")),
+                       new_originals=("O01", "O02"), originals=tuple(ids))]
+
+    def ranked(df):
+        out = {}
+        for r in df.orderBy("query_track_id", F.desc("retrieval_score"), "original_track_id").collect():
+            out.setdefault(r["query_track_id"], []).append((r["original_track_id"], r["retrieval_score"]))
+        return out
+
+    everything = None
+    for plan in plans:
+        joined = ranked(stage._retrieve_joined(spark, feats, plan, ret=ret))
+        bcast = ranked(stage._retrieve_broadcast(spark, feats, plan, ret=ret))
+        assert joined and set(joined) == set(bcast)
+        for q in joined:
+            assert [o for o, _ in bcast[q]] == [o for o, _ in joined[q]], q
+            assert np.allclose([s for _, s in bcast[q]], [s for _, s in joined[q]], rtol=1e-5)
+            assert q not in [o for o, _ in bcast[q]]
+            if q in plan.queries_partial:   # the new originals among the candidates a full run gives it
+                assert [o for o, _ in bcast[q]] == [o for o, _ in everything[q] if o in plan.new_originals]
+        if not plan.queries_partial:
+            assert len(bcast["Q00"]) == 3 and bcast["Q00"][0][0] == "O00"
+            everything = bcast

@@ -15,10 +15,10 @@ settings   RetrievalSettings
 """
 
 from .index import (ShingleIndex, build_index, df_limit, doc_norms, local_score, pair_score, query, query_scores,
-                    shingle_weights)
+                    shingle_weights, top_candidates)
 from .settings import RetrievalSettings
 from .shingles import chord_shingles, line_shingles, melody_lines, shingle_kind, track_shingles
 
 __all__ = ["RetrievalSettings", "ShingleIndex", "build_index", "query", "query_scores", "pair_score",
            "local_score", "shingle_weights", "doc_norms", "df_limit", "track_shingles", "line_shingles", "chord_shingles",
-           "melody_lines", "shingle_kind"]
+           "melody_lines", "shingle_kind", "top_candidates"]

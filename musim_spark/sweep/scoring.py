@@ -23,10 +23,28 @@ import pyarrow as pa
 from ..io.tables import TABLES
 from .features import decode_features
 
-__all__ = ["MATCH_SCHEMA", "score_query", "match_row", "row_rank_key", "merge_ranked"]
+__all__ = ["MATCH_SCHEMA", "worker_cache", "score_query", "match_row", "row_rank_key", "merge_ranked", "could_be_similar",
+           "melody_first_selection"]
 
 #: The ``matches`` table's schema (rows this module returns).
 MATCH_SCHEMA = TABLES["matches"].schema
+
+
+#: Decoded candidate features kept by a Python worker across its tasks (:func:`worker_cache`).
+_WORKER_CACHE: dict = {"key": None, "cache": {}}
+
+
+def worker_cache(key) -> dict:
+    """A dict that lives as long as this Python process, for one ``key`` at a time.
+
+    The sweep decodes each candidate original's stored features (about 4 ms for a full-length
+    track, bench/results/sweep_scale.md) once per Python worker instead of once per task: a
+    scoring task of 100 queries x 100 candidates meets most originals of a 20,000-track catalog.
+    The key (the run's broadcast id) drops the previous run's entries.
+    """
+    if _WORKER_CACHE["key"] != key:
+        _WORKER_CACHE["key"], _WORKER_CACHE["cache"] = key, {}
+    return _WORKER_CACHE["cache"]
 
 
 def _score(x: float):
@@ -50,8 +68,91 @@ def match_row(query_id: str, original_id: str, rank: int, result, *, source: str
     }
 
 
+def could_be_similar(melody_score: float, *, settings) -> bool:
+    """Whether a pair with this calibrated melody score can be judged similar, whatever its rhythm
+    and chord scores turn out to be.
+
+    The coefficient (:func:`musim_spark.similarity.combine.similarity_coefficient`) is a logistic
+    function of a weighted sum of the defined facets' scores (0-100), so over the unknown rhythm
+    and chord scores its largest value is at an end of their range or with the facet undefined:
+    the bound tries those 9 cases. Undefined melody: never similar.
+
+    Examples
+    --------
+    >>> from musim_spark.similarity.settings import SimilaritySettings
+    >>> s = SimilaritySettings()
+    >>> could_be_similar(99.0, settings=s), could_be_similar(5.0, settings=s), could_be_similar(float("nan"), settings=s)
+    (True, False, False)
+    """
+    from ..similarity.combine import similarity_coefficient
+
+    if melody_score is None or not math.isfinite(melody_score):
+        return False
+    nan = float("nan")
+    best = max(similarity_coefficient(melody_score, r, c, settings=settings)
+               for r in (0.0, 100.0, nan) for c in (0.0, 100.0, nan))
+    return bool(best >= settings.coefficient_threshold)
+
+
+def melody_first_selection(melody_results: Sequence, *, settings, top_k: int) -> list[int]:
+    """Which candidates need the full three-facet score for the query's best ``top_k`` to be exact.
+
+    The rank (:func:`musim_spark.similarity.compare.rank_key`) puts decided pairs first (decided =
+    the melody score is defined), similar before not similar, then orders by the melody
+    significance (the coefficient only breaks exact ties); so from the melody facet alone: every
+    candidate that :func:`could_be_similar` is scored, and of the others the ``top_k`` decided ones
+    of highest melody significance (with every candidate tied with the last), and, when fewer than
+    ``top_k`` candidates are decided, the first undecided ones in the order given. No other
+    candidate can be among the best ``top_k``, so scoring the selection only gives the same rows
+    as scoring all (the result of a pair depends on the pair alone).
+
+    Parameters
+    ----------
+    melody_results : sequence of FacetResult
+        Each candidate's calibrated melody facet (``score`` 0-100, ``raw_score`` its significance).
+    settings : SimilaritySettings
+    top_k : int
+
+    Returns
+    -------
+    list of int
+        Candidate positions, ascending (the order given).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as R
+    >>> from musim_spark.similarity.settings import SimilaritySettings
+    >>> m = [R(score=99.0, raw_score=9.0), R(score=1.0, raw_score=0.5), R(score=2.0, raw_score=1.5),
+    ...      R(score=float("nan"), raw_score=float("nan")), R(score=1.0, raw_score=0.2)]
+    >>> melody_first_selection(m, settings=SimilaritySettings(), top_k=2)
+    [0, 1, 2]
+    >>> melody_first_selection(m, settings=SimilaritySettings(), top_k=6)
+    [0, 1, 2, 3, 4]
+    """
+    k = max(0, int(top_k))
+    full, rest, undecided = [], [], []
+    for i, m in enumerate(melody_results):
+        if m.raw_score is None or not math.isfinite(m.raw_score) or not math.isfinite(m.score):
+            undecided.append(i)
+        elif could_be_similar(m.score, settings=settings):
+            full.append(i)
+        else:
+            rest.append(i)
+    sig = {i: float(melody_results[i].raw_score) for i in rest}
+    ordered = sorted(rest, key=lambda i: -sig[i])
+    if len(ordered) > k:
+        cut = sig[ordered[k - 1]] if k > 0 else math.inf
+        ordered = [i for i in ordered if sig[i] >= cut]
+    picked = full + ordered
+    n_decided = len(full) + len(rest)
+    if n_decided < k:
+        picked += undecided[:k - n_decided]
+    return sorted(picked)
+
+
 def score_query(query_id: str, query_blob: bytes, candidates: Iterable[tuple[str, bytes]], *, settings,
-                top_k: int, source: str, run_id: str, cache: dict | None = None) -> pa.Table:
+                top_k: int, source: str, run_id: str, cache: dict | None = None,
+                melody_first: bool = False) -> pa.Table:
     """Score one query against its candidates and keep the best ``top_k``.
 
     Parameters
@@ -70,6 +171,10 @@ def score_query(query_id: str, query_blob: bytes, candidates: Iterable[tuple[str
     cache : dict, optional
         Decoded features by original id, shared across the queries a task scores (decoding a
         full-length track costs about as much as scoring one pair).
+    melody_first : bool
+        Score every candidate's melody facet first and the three facets only of the candidates
+        :func:`melody_first_selection` picks: the same rows, at about the cost of the melody facet
+        per candidate (bench/results/sweep_scale.md).
 
     Returns
     -------
@@ -81,7 +186,7 @@ def score_query(query_id: str, query_blob: bytes, candidates: Iterable[tuple[str
     fq = decode_features(query_blob)
     cache = {} if cache is None else cache
     ids: list[str] = []
-    results = []
+    fos = []
     seen = set()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -93,11 +198,28 @@ def score_query(query_id: str, query_blob: bytes, candidates: Iterable[tuple[str
             if fo is None:
                 fo = cache[oid] = decode_features(blob)
             ids.append(oid)
-            results.append(compare_features(fq, fo, settings=settings))
+            fos.append(fo)
+        if melody_first and len(ids) > max(0, int(top_k)):
+            pick = melody_first_selection([_melody_facet(fq, fo, settings) for fo in fos], settings=settings,
+                                          top_k=top_k)
+            ids, fos = [ids[i] for i in pick], [fos[i] for i in pick]
+        results = [compare_features(fq, fo, settings=settings) for fo in fos]
     ranks = rank_order(results)
     order = sorted(range(len(ids)), key=lambda i: ranks[i])[:max(0, int(top_k))]
     rows = [match_row(query_id, ids[i], ranks[i], results[i], source=source, run_id=run_id) for i in order]
     return pa.Table.from_pylist(rows, schema=MATCH_SCHEMA)
+
+
+def _melody_facet(fq, fo, settings):
+    """The calibrated melody facet of a pair, as :func:`~musim_spark.similarity.compare.compare_features`
+    computes it (its first step)."""
+    import dataclasses
+
+    from ..similarity.calibration import calibrated_score
+    from ..similarity.melody import melody_similarity
+
+    f = melody_similarity(fq, fo, settings=settings)
+    return dataclasses.replace(f, score=calibrated_score(f.raw_score, settings.melody_threshold, settings.score_slope))
 
 
 def row_rank_key(row: dict) -> tuple:

@@ -33,6 +33,7 @@ import dataclasses
 import datetime as dt
 import os
 import time
+import uuid
 from typing import TYPE_CHECKING, Callable
 
 import pyarrow as pa
@@ -98,7 +99,8 @@ def settings_fingerprint(similarity_settings, retrieval_settings) -> str:
 
 def run_similarity(spark: SparkSession, config, *, warehouse: str | os.PathLike, run_id: str, source: str = "midi",
                    top_k: int | None = None, full: bool = False,
-                   progress: Callable[[str], None] | None = None) -> SimilaritySummary:
+                   progress: Callable[[str], None] | None = None,
+                   observe: Callable[[str, DataFrame], None] | None = None) -> SimilaritySummary:
     """Sweep every track against all originals and write ``features`` and ``matches``.
 
     Parameters
@@ -117,6 +119,11 @@ def run_similarity(spark: SparkSession, config, *, warehouse: str | os.PathLike,
     progress : callable, optional
         Called with one line per phase and, during long phases, every ``sweep.progress_every_s``
         seconds with tasks done of total, rate and time left (:func:`musim_spark.spark.report_progress`).
+    observe : callable, optional
+        For benchmarks and tests: called as ``observe("candidates", df)`` with the retrieved
+        (query_track_id, original_track_id, retrieval_score) rows while they are cached, between
+        the retrieval and the exact-scoring phases (its time is in neither; the summary's
+        ``phase_seconds`` has it as ``observe``).
 
     Returns
     -------
@@ -128,19 +135,19 @@ def run_similarity(spark: SparkSession, config, *, warehouse: str | os.PathLike,
         Unknown ``source``; no ``tracks`` table (run ``musim ingest`` first).
     """
     return _run(lambda: spark, config, warehouse=warehouse, run_id=run_id, source=source, top_k=top_k, full=full,
-                progress=progress)
+                progress=progress, observe=observe)
 
 
 def run_similarity_lazily(config, *, warehouse, run_id: str, source: str = "midi", top_k: int | None = None,
                           full: bool = False, session: LazySession | None = None,
-                          progress: Callable[[str], None] | None = None) -> SimilaritySummary:
+                          progress: Callable[[str], None] | None = None, observe=None) -> SimilaritySummary:
     """:func:`run_similarity` with a session started only when there is work (a given ``session``,
     ``musim run``'s, is shared and left running; an own one is stopped before this returns)."""
     own = session is None
     session = session or LazySession(config.spark, app_suffix=":similarity")
     try:
         return _run(session, config, warehouse=warehouse, run_id=run_id, source=source, top_k=top_k, full=full,
-                    progress=progress)
+                    progress=progress, observe=observe)
     finally:
         if own:
             session.stop()
@@ -151,7 +158,7 @@ def _now_us() -> int:
 
 
 def _run(get_spark: Callable, config, *, warehouse, run_id: str, source: str, top_k: int | None,
-         full: bool, progress: Callable[[str], None] | None = None) -> SimilaritySummary:
+         full: bool, progress: Callable[[str], None] | None = None, observe=None) -> SimilaritySummary:
     from ..retrieval import RetrievalSettings
     from ..similarity.settings import SimilaritySettings
 
@@ -171,7 +178,8 @@ def _run(get_spark: Callable, config, *, warehouse, run_id: str, source: str, to
         raise ParameterError(f"{tracks_uri}: no tracks table; run 'musim ingest --root DATA' first")
     try:
         summary = _execute(get_spark, config, warehouse=warehouse, run_id=run_id, source=source, sim=sim, ret=ret,
-                           sweep=sweep, full=full, meta=meta, started=started, now_us=started_us, progress=progress)
+                           sweep=sweep, full=full, meta=meta, started=started, now_us=started_us, progress=progress,
+                           observe=observe)
     except Exception:
         _record(warehouse, run_id, started_us, None, status="failed", meta=meta, config=config)
         raise
@@ -220,7 +228,7 @@ def _driver_state(warehouse: str, source: str, fingerprint: str, sweep: SweepSet
 
 
 def _execute(get_spark, config, *, warehouse, run_id, source, sim, ret, sweep, full, meta, started, now_us,
-             progress=None) -> SimilaritySummary:
+             progress=None, observe=None) -> SimilaritySummary:
     fingerprint = settings_fingerprint(sim, ret)
     tracks, stored, matched = _driver_state(warehouse, source, fingerprint, sweep)
     plan = plan_sweep(tracks, stored=stored, matched=matched, full=full)
@@ -281,20 +289,40 @@ def _execute(get_spark, config, *, warehouse, run_id, source, sim, ret, sweep, f
     if queries:
         mark = time.monotonic()
         all_feats = _current_features(spark, warehouse, feats, plan, source=source)
-        cands = _retrieve(spark, all_feats, plan, ret=ret).persist(StorageLevel.MEMORY_AND_DISK)
+        timings: dict = {}
+        cands = _retrieve(spark, all_feats, plan, ret=ret, sweep=sweep, say=say, timings=timings)
+        cands = cands.persist(StorageLevel.MEMORY_AND_DISK)
         with phase(f"retrieval for {len(queries)} queries"):
             n_pairs = cands.count()
-        phases.append((f"retrieval for {len(queries)} queries", time.monotonic() - mark))
+        if "index" in timings:  # the broadcast index: collected, built and broadcast on the driver
+            phases.append((f"index of {len(plan.originals)} originals ({timings['index_mib']:.0f} MiB)",
+                           timings["index"]))
+        phases.append((f"retrieval for {len(queries)} queries", time.monotonic() - mark - timings.get("index", 0.0)))
+        if observe is not None:
+            mark = time.monotonic()
+            observe("candidates", cands)
+            phases.append(("observe", time.monotonic() - mark))
         mark = time.monotonic()
-        scored = _score(spark, all_feats, cands, plan, warehouse=warehouse, source=source, sim=sim, sweep=sweep,
-                        run_id=run_id)
+        scoring_plan = plan
+        if plan.queries_partial:
+            # a partial query none of whose candidates is new keeps its stored rows as they are:
+            # neither scored, nor merged, nor rewritten
+            touched = {r[0] for r in cands.select("query_track_id").distinct().collect()}
+            scoring_plan = dataclasses.replace(plan, queries_partial=tuple(q for q in plan.queries_partial
+                                                                           if q in touched))
+            queries = list(plan.queries_full) + list(scoring_plan.queries_partial)
+        scored = _score(spark, all_feats, cands, scoring_plan, warehouse=warehouse, source=source, sim=sim,
+                        sweep=sweep, run_id=run_id, say=say).persist(StorageLevel.MEMORY_AND_DISK)
+        with phase(f"exact scoring of {n_pairs} pairs"):
+            scored.count()   # scored here, written below: the write's time is its own
+        phases.append((f"exact scoring of {n_pairs} pairs", time.monotonic() - mark))
         # a query with no candidate at all still replaces its old rows (by the delete keys)
         no_rows = pa.table({"query_track_id": pa.array(queries, pa.string()),
                             "source": pa.array([source] * len(queries), pa.string())})
         keys = no_rows if match_delete is None else pa.concat_tables([no_rows, match_delete])
-        with phase(f"exact scoring of {n_pairs} pairs"):
-            write("matches", scored, delete_keys=keys)
-        phases.append((f"exact scoring of {n_pairs} pairs", time.monotonic() - mark))
+        say(f"{STAGE}: writing matches ...")
+        write("matches", scored, delete_keys=keys)
+        scored.unpersist()
         cands.unpersist()
     elif match_delete is not None:
         write("matches", None, delete_keys=match_delete, arrow=TABLES["matches"].schema.empty_table())
@@ -400,8 +428,104 @@ def _quarantine_rows(feats: DataFrame, *, run_id: str, now_us: int) -> DataFrame
         F.lit(dt.datetime.fromtimestamp(now_us / 1e6, tz=dt.timezone.utc)).alias("quarantined_at"))
 
 
-def _retrieve(spark, feats: DataFrame, plan: SweepPlan, *, ret) -> DataFrame:
-    """(query_track_id, original_track_id, retrieval_score) of every planned query's candidates."""
+def _retrieve(spark, feats: DataFrame, plan: SweepPlan, *, ret, sweep: SweepSettings | None = None,
+              say: Callable[[str], None] = lambda line: None, timings: dict | None = None) -> DataFrame:
+    """(query_track_id, original_track_id, retrieval_score) of every planned query's candidates.
+
+    A query's candidates are its best ``ret.budget(N)`` originals; a partial query (scored against
+    new originals only, merged with its stored rows) keeps those of them that are new: a new
+    original is scored against an old query only when it would be among its candidates in a
+    full run (not the best few new originals whatever their scores: with 50 new originals that
+    would be some 50 pairs per query).
+
+    With a broadcast index (:func:`_retrieve_broadcast`) where the originals' postings fit in
+    ``sweep.broadcast_index_max_mb``, else as Spark joins (:func:`_retrieve_joined`); both give
+    the same candidates (the scores agree to float32 rounding of the index's weights).
+    """
+    from pyspark.sql import functions as F
+
+    limit_mb = sweep.broadcast_index_max_mb if sweep is not None else 0
+    if limit_mb > 0 and plan.originals:
+        originals = feats.where("is_original")
+        # an upper bound of the index: every distinct (original, shingle), before the df cut,
+        # as a hash (8 B), a posting (4 B), a pointer (8 B) and a weight (4 B)
+        n_post = originals.select(F.coalesce(F.sum(F.size(F.array_distinct("retrieval_keys"))), F.lit(0))).first()[0]
+        est_mb = 24 * int(n_post) / 2 ** 20
+        if est_mb <= limit_mb:
+            say(f"{STAGE}: retrieval with a broadcast index (at most {est_mb:.0f} MiB, limit {limit_mb:.0f})")
+            return _retrieve_broadcast(spark, feats, plan, ret=ret, timings=timings)
+        say(f"{STAGE}: retrieval as joins (index up to {est_mb:.0f} MiB > sweep.broadcast_index_max_mb {limit_mb:.0f})")
+    return _retrieve_joined(spark, feats, plan, ret=ret)
+
+
+def _retrieve_broadcast(spark, feats: DataFrame, plan: SweepPlan, *, ret, timings: dict | None = None) -> DataFrame:
+    """:func:`_retrieve` with the index in memory: the originals' distinct shingles are collected,
+    indexed on the driver (:func:`musim_spark.retrieval.build_index`, the same document
+    frequencies, weights and length normalisation as the joins) and broadcast; each task scores
+    its queries against it with numpy (:func:`musim_spark.retrieval.query_scores`), no shuffle of
+    the postings."""
+    import numpy as np
+    import pandas as pd
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import DoubleType, StringType, StructField, StructType
+
+    from ..retrieval import build_index
+
+    out_schema = StructType([StructField("query_track_id", StringType(), False),
+                             StructField("original_track_id", StringType(), False),
+                             StructField("retrieval_score", DoubleType(), False)])
+    mark = time.monotonic()
+    o = feats.where("is_original").select("track_id", F.array_distinct("retrieval_keys").alias("k")).toArrow()
+    o = o.sort_by("track_id")
+    ids = o.column("track_id").to_pylist()
+    if not ids:
+        return spark.createDataFrame([], out_schema)
+    keys = o.column("k").combine_chunks()
+    flat = keys.flatten().to_numpy(zero_copy_only=False).astype(np.int64, copy=False).view(np.uint64)
+    offs = keys.offsets.to_numpy()
+    index = build_index([flat[offs[i]:offs[i + 1]] for i in range(len(ids))], ret)
+    del o, keys, flat
+    row = {t: i for i, t in enumerate(ids)}
+    is_new = np.zeros(len(ids), dtype=bool)
+    is_new[[row[t] for t in plan.new_originals if t in row]] = True
+    bc = spark.sparkContext.broadcast((np.asarray(ids, dtype=object), index, is_new, frozenset(plan.queries_partial)))
+    if timings is not None:
+        timings["index"] = time.monotonic() - mark
+        timings["index_mib"] = index.nbytes / 2 ** 20
+    budget = int(ret.budget(len(ids)))
+    window_s = float(ret.local_window_s)
+    planned = spark.createDataFrame(pa.table({"track_id": pa.array(
+        list(plan.queries_full) + list(plan.queries_partial), pa.string())}).to_pandas())
+    # a broadcast join keeps the features' partitions: the occurrences are not shuffled
+    q = feats.join(F.broadcast(planned), "track_id").select("track_id", "retrieval_keys", "retrieval_times")
+
+    def retrieve(batches):
+        from ..retrieval import query_scores, top_candidates
+
+        ids, index, is_new, partial = bc.value
+        pos = {t: i for i, t in enumerate(ids)}
+        for pdf in batches:
+            qs, os_, ss = [], [], []
+            for tid, k, t in zip(pdf["track_id"], pdf["retrieval_keys"], pdf["retrieval_times"]):
+                if k is None or len(k) == 0:
+                    continue
+                sc = query_scores(index, np.asarray(k, np.int64).view(np.uint64), np.asarray(t, np.float64),
+                                  window_s=window_s)
+                best = top_candidates(sc, budget, exclude=pos.get(tid))
+                if tid in partial:  # the new originals among its candidates (its stored rows hold the rest)
+                    best = best[is_new[best]]
+                qs += [tid] * best.shape[0]
+                os_ += ids[best].tolist()
+                ss += sc[best].tolist()
+            yield pd.DataFrame({"query_track_id": pd.Series(qs, dtype=object),
+                                "original_track_id": pd.Series(os_, dtype=object),
+                                "retrieval_score": pd.Series(ss, dtype="float64")})
+
+    return q.mapInPandas(retrieve, out_schema)
+
+
+def _retrieve_joined(spark, feats: DataFrame, plan: SweepPlan, *, ret) -> DataFrame:
+    """:func:`_retrieve` as Spark joins (an index too large to broadcast)."""
     import numpy as np
     from pyspark.sql import Window
     from pyspark.sql import functions as F
@@ -427,22 +551,14 @@ def _retrieve(spark, feats: DataFrame, plan: SweepPlan, *, ret) -> DataFrame:
     lengths = post.groupBy("original_track_id").agg(F.sum("w").alias("length")).toPandas()
     lengths["norm"] = doc_norms(lengths["length"].to_numpy(np.float64), ret)
     norms = F.broadcast(spark.createDataFrame(lengths[["original_track_id", "norm"]]))
-    full_q = spark.createDataFrame(pa.table({"query_track_id": pa.array(plan.queries_full, pa.string())}).to_pandas()) \
-        if plan.queries_full else None
-    part_q = spark.createDataFrame(pa.table({"query_track_id": pa.array(plan.queries_partial, pa.string())}).to_pandas()) \
-        if plan.queries_partial else None
+    planned = spark.createDataFrame(pa.table({"query_track_id": pa.array(
+        list(plan.queries_full) + list(plan.queries_partial), pa.string())}).to_pandas())
     # the query side keeps every occurrence with its time: the score is the best local window's
     q_keys = (feats.select(F.col("track_id").alias("query_track_id"),
                            F.explode(F.arrays_zip("retrieval_keys", "retrieval_times")).alias("z"))
               .select("query_track_id", F.col("z.retrieval_keys").alias("h"), F.col("z.retrieval_times").alias("t")))
-    parts = []
-    if full_q is not None:
-        parts.append(q_keys.join(F.broadcast(full_q), "query_track_id").join(post, "h"))
-    if part_q is not None:
-        new_o = spark.createDataFrame(pa.table({"original_track_id": pa.array(plan.new_originals, pa.string())}).to_pandas())
-        parts.append(q_keys.join(F.broadcast(part_q), "query_track_id")
-                     .join(post.join(F.broadcast(new_o), "original_track_id"), "h"))
-    pairs = parts[0] if len(parts) == 1 else parts[0].unionByName(parts[1])
+    parts = [q_keys.join(F.broadcast(planned), "query_track_id").join(post, "h")]
+    pairs = parts[0]
     window_s = float(ret.local_window_s)
 
     @F.pandas_udf(DoubleType())
@@ -462,13 +578,30 @@ def _retrieve(spark, feats: DataFrame, plan: SweepPlan, *, ret) -> DataFrame:
     scores = (grouped.join(norms, "original_track_id")
               .withColumn("retrieval_score", F.col("shared") * F.col("norm")))
     w = Window.partitionBy("query_track_id").orderBy(F.desc("retrieval_score"), F.asc("original_track_id"))
-    return (scores.withColumn("r", F.row_number().over(w)).where(F.col("r") <= budget)
-            .select("query_track_id", "original_track_id", "retrieval_score"))
+    out = (scores.withColumn("r", F.row_number().over(w)).where(F.col("r") <= budget)
+           .select("query_track_id", "original_track_id", "retrieval_score"))
+    if plan.queries_partial:
+        # a partial query keeps the new originals among its candidates (its stored rows hold the rest)
+        part_q = spark.createDataFrame(pa.table({"query_track_id": pa.array(plan.queries_partial, pa.string()),
+                                                 "partial": pa.array([True] * len(plan.queries_partial))}).to_pandas())
+        new_o = spark.createDataFrame(pa.table({"original_track_id": pa.array(plan.new_originals, pa.string()),
+                                                "new": pa.array([True] * len(plan.new_originals))}).to_pandas())
+        out = (out.join(F.broadcast(part_q), "query_track_id", "left").join(F.broadcast(new_o), "original_track_id", "left")
+               .where(F.col("partial").isNull() | F.col("new").isNotNull())
+               .select("query_track_id", "original_track_id", "retrieval_score"))
+    return out
 
 
 def _score(spark, feats: DataFrame, cands: DataFrame, plan: SweepPlan, *, warehouse, source, sim, sweep,
-           run_id) -> DataFrame:
-    """``matches`` rows of the planned queries: exact scores of their candidates, best ``top_k``."""
+           run_id, say: Callable[[str], None] = lambda line: None) -> DataFrame:
+    """``matches`` rows of the planned queries: exact scores of their candidates, best ``top_k``.
+
+    The candidates' originals' features travel once: broadcast (every original that is some
+    query's candidate, when their stored features are at most ``sweep.broadcast_features_max_mb``),
+    each task scoring its queries with the candidates' ids; else joined to every candidate pair and
+    cogrouped with the query (a 68 KB features cell per pair: some 2 x 10^6 pairs at 20,000
+    tracks, bench/results/sweep_scale.md).
+    """
     from pyspark.sql import functions as F
 
     from .scoring import MATCH_SCHEMA, merge_ranked, score_query
@@ -498,7 +631,48 @@ def _score(spark, feats: DataFrame, cands: DataFrame, plan: SweepPlan, *, wareho
     # shipped once per executor, not inside every task's closure
     stored_b = spark.sparkContext.broadcast(stored)
     top_k = sweep.top_k
+    melody_first = bool(sweep.melody_first)
     decoded: dict = {}
+    if sweep.broadcast_features_max_mb > 0:
+        need = cands.select("original_track_id").distinct()
+        o_need = o_feats.join(F.broadcast(need), "original_track_id")
+        size = o_need.select(F.coalesce(F.sum(F.length("o_features")), F.lit(0))).first()[0]
+        if int(size) / 2 ** 20 <= sweep.broadcast_features_max_mb:
+            say(f"{STAGE}: scoring with the candidates' features broadcast ({int(size) / 2 ** 20:.0f} MiB)")
+            o = o_need.toArrow()
+            blobs_b = spark.sparkContext.broadcast(dict(zip(o.column("original_track_id").to_pylist(),
+                                                            o.column("o_features").to_pylist())))
+            del o
+            cl = cands.groupBy("query_track_id").agg(F.collect_list("original_track_id").alias("c_ids"),
+                                                     F.collect_list("retrieval_score").alias("c_scores"))
+            rows = q_feats.join(cl, "query_track_id", "left").repartition(n_parts, "query_track_id")
+
+            blobs_id = uuid.uuid4().hex   # minted per run on the driver (as predict_batch_udf keys its model cache)
+
+            def score_rows(batches):
+                from .scoring import worker_cache
+
+                # decoded originals live in the worker across its tasks (one decode per worker)
+                stored, blobs, cache = stored_b.value, blobs_b.value, worker_cache(blobs_id)
+                for pdf in batches:
+                    tables = []
+                    for qid, qblob, c_ids, c_scores in zip(pdf["query_track_id"], pdf["q_features"], pdf["c_ids"],
+                                                           pdf["c_scores"]):
+                        c_ids = [] if c_ids is None else list(c_ids)
+                        if not c_ids and qid not in stored:
+                            continue
+                        # best retrieval score first (ties by id): a deterministic order for rank ties
+                        order = sorted(range(len(c_ids)), key=lambda i: (-c_scores[i], c_ids[i]))
+                        table = score_query(qid, qblob, [(c_ids[i], blobs[c_ids[i]]) for i in order], settings=sim,
+                                            top_k=top_k, source=source, run_id=run_id, cache=cache,
+                                            melody_first=melody_first)
+                        if qid in stored:
+                            table = merge_ranked(table, stored[qid], top_k=top_k)
+                        tables.append(table)
+                    if tables:
+                        yield pa.concat_tables(tables).to_pandas()
+
+            return rows.mapInPandas(score_rows, spark_schema(MATCH_SCHEMA))
 
     def score_group(left_pdf, right_pdf):
         import pandas as pd
@@ -509,7 +683,7 @@ def _score(spark, feats: DataFrame, cands: DataFrame, plan: SweepPlan, *, wareho
         qid = str(right_pdf["query_track_id"].iloc[0])
         cand = list(zip(left_pdf["original_track_id"].astype(str), left_pdf["o_features"]))
         table = score_query(qid, right_pdf["q_features"].iloc[0], cand, settings=sim, top_k=top_k, source=source,
-                            run_id=run_id, cache=decoded)
+                            run_id=run_id, cache=decoded, melody_first=melody_first)
         if qid in stored:
             table = merge_ranked(table, stored[qid], top_k=top_k)
         return table.to_pandas()
