@@ -37,6 +37,15 @@ musim similarity --top-k 3
 
 step "musim evaluate: the sweep's matches against the generated truth"
 musim evaluate --truth "$SAMPLE/_truth"
+step "musim separate: drums, melody and accompaniment stems of the rendered audio (DSP, no model)"
+musim separate
+step "musim transcribe: audio to notes with the embedded basic-pitch model (CPU here, a GPU where there is one)"
+musim transcribe
+step "musim similarity --source audio: the same sweep on our transcriptions"
+musim similarity --source audio --top-k 3
+step "musim evaluate --source both: the audio path against the MIDI path, and the stems' SDR"
+musim evaluate --truth "$SAMPLE/_truth" --source both
+
 step "musim export: label JSON per track, matches.csv, sweep.html with the top pairs' reports"
 musim export --out "$OUT/export" --reports 10
 
