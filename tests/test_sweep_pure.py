@@ -238,3 +238,44 @@ def test_melody_first_selection_keeps_ties_and_fills_with_undecided_pairs():
     # fewer decided candidates than top_k: the undecided one is needed too
     assert melody_first_selection(m, settings=S, top_k=6) == [0, 1, 2, 3, 4, 5]
     assert melody_first_selection(m, settings=S, top_k=0) == [5]
+
+
+# --- the worker's cache of decoded candidates ----------------------------------------------------
+
+def test_worker_cache_keeps_at_most_its_size_and_is_reset_by_a_new_run():
+    from musim_spark.sweep import scoring
+
+    c = scoring.worker_cache("run-1", 3)
+    for i in range(10):
+        c[f"o{i}"] = i
+        c.get("o0")                      # used again and again: stays
+    assert len(c) == 3 and "o0" in c and "o9" in c and "o1" not in c
+    assert scoring.worker_cache("run-1", 3) is c
+    fresh = scoring.worker_cache("run-2", 3)
+    assert fresh is not c and len(fresh) == 0
+    with pytest.raises(ParameterError):
+        scoring.BoundedCache(-1)
+    none = scoring.BoundedCache(0)
+    none["x"] = 1
+    assert len(none) == 0
+
+
+@needs_pop909
+def test_score_query_with_a_one_track_cache_gives_the_rows_of_an_unbounded_one(blobs):
+    from musim_spark.sweep.scoring import BoundedCache
+
+    cands = [(k, blobs[k]) for k in ("001", "002", "004", "006")]
+    free = score_query("cover", blobs["cover"], cands, settings=S, top_k=3, source="midi", run_id="r", cache={})
+    small = BoundedCache(1)
+    for _ in range(2):                   # the second query finds at most one candidate decoded
+        bounded = score_query("cover", blobs["cover"], cands, settings=S, top_k=3, source="midi", run_id="r",
+                              cache=small)
+        assert bounded.to_pylist() == free.to_pylist()
+        assert len(small) == 1
+
+
+def test_sweep_settings_refuse_a_negative_cache():
+    from musim_spark.sweep.settings import SweepSettings
+
+    with pytest.raises(ParameterError, match="decoded_cache_tracks"):
+        SweepSettings(decoded_cache_tracks=-1)

@@ -211,3 +211,23 @@ def test_broadcast_retrieval_gives_the_joins_candidates(spark):
         if not plan.queries_partial:
             assert len(bcast["Q00"]) == 3 and bcast["Q00"][0][0] == "O00"
             everything = bcast
+
+
+def test_joined_paths_and_a_one_track_cache_give_the_default_matches(spark, dataset, tmp_path):
+    """Retrieval as joins, the candidates' features joined to every pair (not broadcast) and a
+    worker cache of one decoded original: the same ``matches`` rows as the defaults (broadcast
+    index, broadcast features, a cache that holds the whole catalog)."""
+    defaults = REPO / "musim_spark" / "resources" / "defaults.yaml"
+    conf = tmp_path / "joined.yaml"
+    conf.write_text(f"base: {defaults}\nsweep:\n  broadcast_index_max_mb: 0\n  broadcast_features_max_mb: 0\n"
+                    "  decoded_cache_tracks: 1\n", encoding="utf-8")
+    ingest = dict(settings=IngestSettings(require_audio=False))
+    out = {}
+    for name, config in (("default", load_config()), ("joined", load_config(conf))):
+        assert config.section("sweep")["decoded_cache_tracks"] == (1 if name == "joined" else 4000)
+        warehouse = tmp_path / name
+        run_ingest(spark, config, root=dataset, warehouse=warehouse, run_id=new_run_id(), **ingest)
+        run_similarity(spark, config, warehouse=warehouse, run_id=new_run_id(), top_k=3)
+        out[name] = sorted(({k: v for k, v in r.items() if k != "run_id"} for r in _matches(warehouse)),
+                           key=lambda r: (r["query_track_id"], r["rank"]))
+    assert out["default"] and out["joined"] == out["default"]

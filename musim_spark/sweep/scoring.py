@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections import OrderedDict
 from typing import Iterable, Sequence
 
 import pyarrow as pa
 
+from ..errors import ParameterError
 from ..io.tables import TABLES
 from .features import decode_features
 
-__all__ = ["MATCH_SCHEMA", "worker_cache", "score_query", "match_row", "row_rank_key", "merge_ranked", "could_be_similar",
+__all__ = ["MATCH_SCHEMA", "BoundedCache", "worker_cache", "score_query", "match_row", "row_rank_key", "merge_ranked", "could_be_similar",
            "melody_first_selection"]
 
 #: The ``matches`` table's schema (rows this module returns).
@@ -31,19 +33,56 @@ MATCH_SCHEMA = TABLES["matches"].schema
 
 
 #: Decoded candidate features kept by a Python worker across its tasks (:func:`worker_cache`).
-_WORKER_CACHE: dict = {"key": None, "cache": {}}
+_WORKER_CACHE: dict = {"key": None, "cache": None}
 
 
-def worker_cache(key) -> dict:
-    """A dict that lives as long as this Python process, for one ``key`` at a time.
+class BoundedCache(OrderedDict):
+    """A dict that keeps its ``max_items`` most recently used entries (least recently used out first).
+
+    Examples
+    --------
+    >>> c = BoundedCache(2)
+    >>> c["a"], c["b"] = 1, 2
+    >>> c.get("a")
+    1
+    >>> c["c"] = 3            # "b" was used least recently
+    >>> sorted(c)
+    ['a', 'c']
+    """
+
+    def __init__(self, max_items: int):
+        super().__init__()
+        if int(max_items) < 0:
+            raise ParameterError(f"a cache holds >= 0 entries, got {max_items!r}")
+        self.max_items = int(max_items)
+
+    def get(self, key, default=None):
+        if key in self:
+            self.move_to_end(key)
+            return self[key]
+        return default
+
+    def __setitem__(self, key, value):
+        if self.max_items == 0:
+            return
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        while len(self) > self.max_items:
+            self.popitem(last=False)
+
+
+def worker_cache(key, max_items: int) -> BoundedCache:
+    """A cache that lives as long as this Python process, for one ``key`` at a time.
 
     The sweep decodes each candidate original's stored features (about 4 ms for a full-length
     track, bench/results/sweep_scale.md) once per Python worker instead of once per task: a
     scoring task of 100 queries x 100 candidates meets most originals of a 20,000-track catalog.
+    A decoded track takes about 171 KB (65 KB stored), so the cache keeps at most ``max_items``
+    of them (``sweep.decoded_cache_tracks``): a worker's memory does not grow with the catalog.
     The key (the run's broadcast id) drops the previous run's entries.
     """
-    if _WORKER_CACHE["key"] != key:
-        _WORKER_CACHE["key"], _WORKER_CACHE["cache"] = key, {}
+    if _WORKER_CACHE["key"] != key or _WORKER_CACHE["cache"] is None:
+        _WORKER_CACHE["key"], _WORKER_CACHE["cache"] = key, BoundedCache(max_items)
     return _WORKER_CACHE["cache"]
 
 

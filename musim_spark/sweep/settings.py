@@ -43,6 +43,9 @@ class SweepSettings(SectionSettings):
         Exact scoring broadcasts the stored features of every original that is some query's
         candidate when they are at most this many MiB, and each task scores its queries from the
         candidates' ids; else the features are joined to every candidate pair. 0 = always joined.
+    decoded_cache_tracks : int
+        Decoded candidate features a Python worker keeps across its tasks (least recently used
+        out first; about 171 KB each): bounds a worker's memory whatever the catalog's size.
     """
 
     SECTION = "sweep"
@@ -55,12 +58,13 @@ class SweepSettings(SectionSettings):
     melody_first: bool = True
     broadcast_index_max_mb: float = 2048.0
     broadcast_features_max_mb: float = 2048.0
+    decoded_cache_tracks: int = 4000
 
     def __post_init__(self):
         for name in ("top_k", "tracks_per_task", "queries_per_task"):
             if int(getattr(self, name)) < 1:
                 raise ParameterError(f"sweep.{name} must be >= 1, got {getattr(self, name)!r}")
-        for name in ("broadcast_index_max_mb", "broadcast_features_max_mb"):
+        for name in ("broadcast_index_max_mb", "broadcast_features_max_mb", "decoded_cache_tracks"):
             if getattr(self, name) < 0:
                 raise ParameterError(f"sweep.{name} must be >= 0, got {getattr(self, name)!r}")
 

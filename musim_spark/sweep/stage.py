@@ -604,7 +604,7 @@ def _score(spark, feats: DataFrame, cands: DataFrame, plan: SweepPlan, *, wareho
     """
     from pyspark.sql import functions as F
 
-    from .scoring import MATCH_SCHEMA, merge_ranked, score_query
+    from .scoring import MATCH_SCHEMA, merge_ranked, score_query, worker_cache
 
     o_feats = feats.where("is_original").select(F.col("track_id").alias("original_track_id"),
                                                 F.col("features").alias("o_features"))
@@ -632,7 +632,10 @@ def _score(spark, feats: DataFrame, cands: DataFrame, plan: SweepPlan, *, wareho
     stored_b = spark.sparkContext.broadcast(stored)
     top_k = sweep.top_k
     melody_first = bool(sweep.melody_first)
-    decoded: dict = {}
+    # decoded originals live in each Python worker across its tasks, at most decoded_cache_tracks of
+    # them (scoring.worker_cache); the key is minted per run on the driver (as predict_batch_udf
+    # keys its model cache), so a later run never reads this one's entries
+    cache_key, cache_tracks = uuid.uuid4().hex, int(sweep.decoded_cache_tracks)
     if sweep.broadcast_features_max_mb > 0:
         need = cands.select("original_track_id").distinct()
         o_need = o_feats.join(F.broadcast(need), "original_track_id")
@@ -647,13 +650,8 @@ def _score(spark, feats: DataFrame, cands: DataFrame, plan: SweepPlan, *, wareho
                                                      F.collect_list("retrieval_score").alias("c_scores"))
             rows = q_feats.join(cl, "query_track_id", "left").repartition(n_parts, "query_track_id")
 
-            blobs_id = uuid.uuid4().hex   # minted per run on the driver (as predict_batch_udf keys its model cache)
-
             def score_rows(batches):
-                from .scoring import worker_cache
-
-                # decoded originals live in the worker across its tasks (one decode per worker)
-                stored, blobs, cache = stored_b.value, blobs_b.value, worker_cache(blobs_id)
+                stored, blobs, cache = stored_b.value, blobs_b.value, worker_cache(cache_key, cache_tracks)
                 for pdf in batches:
                     tables = []
                     for qid, qblob, c_ids, c_scores in zip(pdf["query_track_id"], pdf["q_features"], pdf["c_ids"],
@@ -683,7 +681,7 @@ def _score(spark, feats: DataFrame, cands: DataFrame, plan: SweepPlan, *, wareho
         qid = str(right_pdf["query_track_id"].iloc[0])
         cand = list(zip(left_pdf["original_track_id"].astype(str), left_pdf["o_features"]))
         table = score_query(qid, right_pdf["q_features"].iloc[0], cand, settings=sim, top_k=top_k, source=source,
-                            run_id=run_id, cache=decoded, melody_first=melody_first)
+                            run_id=run_id, cache=worker_cache(cache_key, cache_tracks), melody_first=melody_first)
         if qid in stored:
             table = merge_ranked(table, stored[qid], top_k=top_k)
         return table.to_pandas()
