@@ -510,6 +510,26 @@ def _gotoh_cell(e, hl, fu, hu, d, s, go, ge):  # pragma: no cover - compiled
     return h, e, f
 
 
+@njit(cache=True, inline="always")
+def _best_row(row, H, F, m, go, ge, best):  # pragma: no cover - compiled
+    """One row of the score-only recurrence (``row[j - 1]`` its substitution scores; ``H``/``F``
+    the row above, updated in place); returns the running best. Shared by the last rows of
+    :func:`_sw_best_table` and by :func:`_sw_best_rows`, so both compute a cell the same way."""
+    hl0 = 0.0
+    e0 = -1e18
+    d0 = 0.0
+    b = best
+    for j in range(1, m + 1):
+        up = H[j]
+        h, e0, f = _gotoh_cell(e0, hl0, F[j], up, d0, row[j - 1], go, ge)
+        d0 = up
+        hl0 = h
+        H[j] = h
+        F[j] = f
+        b = max(b, h)
+    return b
+
+
 @njit(cache=True)
 def _sw_best_table(table, ia, ib, gap_open, gap_extend):  # pragma: no cover - compiled
     """Best Smith-Waterman-Gotoh local alignment score of S[i, j] = table[ia[i], ib[j]] (score
@@ -601,20 +621,7 @@ def _sw_best_table(table, ia, ib, gap_open, gap_extend):  # pragma: no cover - c
         best = max(b, h3)
         i += 4
     while i < n:                          # the last rows (or a short b), one at a time
-        r0 = prof[ia[i]]
-        hl0 = 0.0
-        e0 = neg
-        d0 = 0.0
-        b = best
-        for j in range(1, m + 1):
-            up = H[j]
-            h, e0, f = _gotoh_cell(e0, hl0, F[j], up, d0, r0[j - 1], go, ge)
-            d0 = up
-            hl0 = h
-            H[j] = h
-            F[j] = f
-            b = max(b, h)
-        best = b
+        best = _best_row(prof[ia[i]], H, F, m, go, ge, best)
         i += 1
     return best
 
@@ -635,19 +642,7 @@ def _sw_best_rows(src, ia, ib, gap_open, gap_extend):  # pragma: no cover - comp
     best = 0.0
     for i in range(n):
         _gather_row(row, src, ia[i], ib, False, open_b)
-        hl0 = 0.0
-        e0 = neg
-        d0 = 0.0
-        b = best
-        for j in range(1, m + 1):
-            up = H[j]
-            h, e0, f = _gotoh_cell(e0, hl0, F[j], up, d0, row[j - 1], gap_open, gap_extend)
-            d0 = up
-            hl0 = h
-            H[j] = h
-            F[j] = f
-            b = max(b, h)
-        best = b
+        best = _best_row(row, H, F, m, gap_open, gap_extend, best)
     return best
 
 
