@@ -290,24 +290,35 @@ def phrase_query(orig: Song, host: Song, rng) -> Song:
 
 
 # ----------------------------------------------------------------------------------- features
-def observe(song: Song, rng, noise: float) -> TrackFeatures:
-    """What the engine would see: transcription noise, the melody line, noisy chord events."""
+def noisy_melody(song: Song, rng, noise: float) -> Track:
+    """The song's melody as a track, through the package's transcription noise (rate ``noise``)."""
     notes = tuple(Note(int(np.clip(p, 1, 126)), round(float(a), 6), round(float(b), 6), 90)
                   for p, a, b in zip(song.pitch, song.onset, song.offset) if b - a > 0.011 and a >= 0)
-    t = noisy_track(Track("Melody", notes), rate=noise, rng=rng) if noise > 0 else Track("Melody", notes)
-    mp, mon, moff = monophonic_line(t.pitches(), t.onsets(), t.offsets(), t.velocities())
-    # chord estimation noise: quality flips, relative-chord swaps, dropped events
+    return noisy_track(Track("Melody", notes), rate=noise, rng=rng) if noise > 0 else Track("Melody", notes)
+
+
+def noisy_chords(song: Song, rng, noise: float):
+    """(root pc, quality, start s) of the song's chord events with chord-estimation noise (quality
+    flips 10 %, relative-chord swaps 5 %, 5 % dropped); the clean events when ``noise`` is 0 (the
+    random draws are made either way, so a catalog's other draws do not depend on it)."""
     root, qual = song.ch_root.astype(np.int64).copy(), song.ch_qual.astype(np.int64).copy()
     u = rng.random(root.shape[0])
+    if noise <= 0:
+        return song.ch_root.astype(np.int64), song.ch_qual.astype(np.int64), song.ch_start
     flip = u < 0.10
     rel = (u >= 0.10) & (u < 0.15)
     qual[flip] = 1 - qual[flip]
     root[rel] = np.where(qual[rel] == 0, root[rel] + 9, root[rel] + 3) % 12
     qual[rel] = 1 - qual[rel]
-    keep = u < 0.95 if noise > 0 else np.ones(root.shape[0], bool)
-    root, qual, cst = root[keep], qual[keep], song.ch_start[keep]
-    if noise <= 0:
-        root, qual, cst = song.ch_root.astype(np.int64), song.ch_qual.astype(np.int64), song.ch_start
+    keep = u < 0.95
+    return root[keep], qual[keep], song.ch_start[keep]
+
+
+def observe(song: Song, rng, noise: float) -> TrackFeatures:
+    """What the engine would see: transcription noise, the melody line, noisy chord events."""
+    t = noisy_melody(song, rng, noise)
+    mp, mon, moff = monophonic_line(t.pitches(), t.onsets(), t.offsets(), t.velocities())
+    root, qual, cst = noisy_chords(song, rng, noise)
     if root.shape[0]:  # runs of equal chords are one event
         new = np.ones(root.shape[0], bool)
         new[1:] = (root[1:] != root[:-1]) | (qual[1:] != qual[:-1])

@@ -45,7 +45,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -54,7 +53,6 @@ import shutil
 import subprocess
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -68,29 +66,12 @@ sys.path.insert(0, str(ROOT))
 import retrieval as rb  # noqa: E402  (bench/retrieval.py: the catalog generator)
 from host import describe_machine  # noqa: E402
 
-from musim_spark.io.tables import TABLES, TIMESTAMP, table_uri  # noqa: E402
-from musim_spark.model import Note, Track  # noqa: E402
-from musim_spark.sampledata.noise import noisy_track  # noqa: E402
+from musim_spark.io.tables import TABLES, table_uri  # noqa: E402
 
 KIND_OF_VERSION = {"cover": "Cover_Synth_A", "phrase": "Cover_Phrase_A", "unrelated": "Cover_None_A"}
 
 
 # ----------------------------------------------------------------------------------- rendering
-def _noisy_chords(song, rng, noise: float):
-    """Chord events (root pc, quality, start s) with estimation-like noise, as bench/retrieval.py's observe."""
-    root, qual, cst = song.ch_root.astype(np.int64).copy(), song.ch_qual.astype(np.int64).copy(), song.ch_start
-    if noise > 0 and root.shape[0]:
-        u = rng.random(root.shape[0])
-        flip = u < 0.10
-        rel = (u >= 0.10) & (u < 0.15)
-        qual[flip] = 1 - qual[flip]
-        root[rel] = np.where(qual[rel] == 0, root[rel] + 9, root[rel] + 3) % 12
-        qual[rel] = 1 - qual[rel]
-        keep = u < 0.95
-        root, qual, cst = root[keep], qual[keep], cst[keep]
-    return root, qual, np.asarray(cst, np.float64)
-
-
 def render_notes(song, rng, noise: float) -> list[tuple]:
     """One track's ``notes`` rows (without ids): the noisy melody, then the chords as notes.
 
@@ -98,11 +79,9 @@ def render_notes(song, rng, noise: float) -> list[tuple]:
     -------
     list of (track_index, track_name, role, program, pitch, start_s, end_s, velocity)
     """
-    notes = tuple(Note(int(np.clip(p, 1, 126)), round(float(a), 6), round(float(b), 6), 90)
-                  for p, a, b in zip(song.pitch, song.onset, song.offset) if b - a > 0.011 and a >= 0)
-    t = noisy_track(Track("Melody", notes), rate=noise, rng=rng) if noise > 0 else Track("Melody", notes)
+    t = rb.noisy_melody(song, rng, noise)
     rows = [(0, "Melody", "melody", 0, n.pitch, n.start, n.end, n.velocity) for n in t.notes]
-    root, qual, cst = _noisy_chords(song, rng, noise)
+    root, qual, cst = rb.noisy_chords(song, rng, noise)
     end = float(song.offset[-1]) if song.offset.shape[0] else 1.0
     nxt = np.append(cst[1:], max(end, cst[-1] + 0.5 if cst.shape[0] else end))
     for r, q, a, b in zip(root, qual, cst, nxt):
