@@ -334,3 +334,34 @@ def test_concurrent_replace_is_a_conflict_not_a_lost_update(tmp_path, runs, monk
     # losing write's files (its new row and its own rewrite of that file) are all gone.
     assert data_files(uri) == live | {r1_file}
     assert not any(r2 in p for p in data_files(uri))
+
+
+def test_a_process_that_read_a_table_exits_cleanly(tmp_path):
+    """deltalake's default reader leaves a thread that aborts the interpreter at exit ("terminate
+    called without an active exception", status 134) in about two of three runs here; a command that
+    read a table must exit 0, or a scheduler reports a failed night."""
+    import subprocess
+    import sys
+
+    from deltalake import write_deltalake
+
+    uri = tmp_path / "t"
+    write_deltalake(str(uri), pa.table({"a": [1, 2, 3], "b": ["x", "y", "z"]}))
+    write_deltalake(str(uri), pa.table({"a": [4], "b": ["w"]}), mode="append")
+    code = ("import sys; from musim_spark.io.read import read_arrow; "
+            "t = read_arrow(sys.argv[1], filter=[('a', '>', 1)]); "
+            "print(t.num_rows, read_arrow(sys.argv[1], version=0).num_rows)")
+    for _ in range(5):
+        done = subprocess.run([sys.executable, "-c", code, f"file://{uri}"], capture_output=True, text=True,
+                              timeout=120)
+        assert (done.returncode, done.stdout.strip()) == (0, "3 3"), done.stderr[-500:]
+
+
+def test_local_filesystem_only_for_local_tables(tmp_path):
+    from musim_spark.io.read import local_filesystem
+
+    assert local_filesystem("s3://bucket/warehouse/tracks") is None
+    assert local_filesystem("abfss://c@a.dfs.core.windows.net/t") is None
+    for uri in (str(tmp_path), f"file://{tmp_path}", tmp_path):
+        fs = local_filesystem(uri)
+        assert fs is not None and fs.base_path.rstrip("/") == str(tmp_path)

@@ -94,7 +94,34 @@ def read_arrow(
     table = open_table(table_uri, version)
     if table is None:
         raise WriteError(f"{table_uri}: no Delta table there")
-    return table.to_pyarrow_table(columns=list(columns) if columns else None, filters=filter)
+    return table.to_pyarrow_table(columns=list(columns) if columns else None, filters=filter,
+                                  filesystem=local_filesystem(table_uri))
+
+
+def local_filesystem(table_uri: str):
+    """pyarrow's own file system rooted at a local table, or None for a remote one (s3://, ...).
+
+    Reading through deltalake's default file system (a Python handler over delta-rs) leaves a
+    thread behind that aborts the interpreter at exit ("terminate called without an active
+    exception", exit status 134; delta-io/delta-rs#2184, reproduced with deltalake 1.6.6 and
+    pyarrow 26): every command that read a table then failed for a scheduler although its work was
+    done. The table's files are relative to its root, so a sub-tree of the local file system
+    reads the same fragments.
+    """
+    import os
+    from urllib.parse import unquote, urlparse
+
+    from pyarrow import fs as pa_fs
+
+    uri = os.fspath(table_uri)
+    parsed = urlparse(uri)
+    if parsed.scheme == "file":
+        path = unquote(parsed.path)
+    elif parsed.scheme == "" or len(parsed.scheme) == 1:   # a plain path (or a Windows drive letter)
+        path = uri
+    else:
+        return None
+    return pa_fs.SubTreeFileSystem(os.path.abspath(path), pa_fs.LocalFileSystem())
 
 
 def table_exists(table_uri: str) -> bool:
